@@ -1,0 +1,64 @@
+/*
+ * config: loading and validating sluiced's configuration file (libconfig
+ * syntax) into a plain, immutable struct conf.  Every error names the file,
+ * the line and the key ("FILE:LINE: KEY: message").  Owns nothing at run
+ * time: the caller keeps the struct and frees it with conf_free().
+ */
+#ifndef SLUICE_CONTROL_CONFIG_H
+#define SLUICE_CONTROL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_PORTS     8
+#define CONF_MAX_EAL_ARGS  64
+#define CONF_NAME_LEN      32
+#define CONF_DEVICE_LEN    256
+#define CONF_PATH_LEN      108 /* sizeof(sun_path) */
+#define CONF_ERR_LEN       512
+
+struct conf_port {
+	char name[CONF_NAME_LEN];     /* operator's name, e.g. "inside" */
+	char device[CONF_DEVICE_LEN]; /* PCI address or vdev string */
+	uint32_t addr;                /* IPv4, host byte order */
+	uint8_t prefix;               /* 1..32 */
+	uint32_t gateway;             /* IPv4 host order, 0 = none */
+	uint16_t rx_desc, tx_desc;    /* descriptor ring sizes */
+};
+
+struct conf {
+	char path[CONF_PATH_LEN * 4];
+	int eal_argc;
+	char *eal_argv[CONF_MAX_EAL_ARGS]; /* owned; argv[0] is "sluiced" */
+	char ctl_socket[CONF_PATH_LEN];
+	unsigned nb_ports;
+	struct conf_port ports[CONF_MAX_PORTS];
+	uint32_t arp_timeout_s;    /* reachable lifetime of an ARP entry */
+	uint32_t arp_retry_ms;     /* interval between ARP requests */
+	uint32_t arp_retries;      /* requests before the pending packets drop */
+	uint32_t arp_pending_max;  /* packets queued per unresolved next hop */
+	uint32_t arp_entries_max;  /* ARP cache size per worker */
+	uint32_t idle_sleep_us;    /* worker sleep after an empty poll round; 0 = pure busy poll */
+	uint32_t mbufs;            /* mbufs in the packet pool */
+};
+
+/*
+ * Load and validate PATH into *out (zeroed first).  On failure returns
+ * -EINVAL (or -errno for I/O) and writes "FILE:LINE: KEY: message" into
+ * err.  On success returns 0 and *out must later go to conf_free().
+ */
+int conf_load(const char *path, struct conf *out, char *err, size_t errlen);
+
+/* Same, from a string; NAME stands in for the file name in errors. */
+int conf_load_string(const char *text, const char *name, struct conf *out,
+		     char *err, size_t errlen);
+
+void conf_free(struct conf *c);
+
+/* "a.b.c.d/len" → host-order address and prefix; -EINVAL when malformed. */
+int conf_parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix);
+/* "a.b.c.d" → host-order address; -EINVAL when malformed. */
+int conf_parse_ipv4(const char *s, uint32_t *addr);
+
+#endif

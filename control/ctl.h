@@ -1,0 +1,50 @@
+/*
+ * ctl: the control socket.  A Unix stream socket on the main lcore that
+ * speaks newline-delimited JSON: one request object per line, one response
+ * object per line (see docs/control-protocol.md).  Never blocks: the main
+ * lcore calls ctl_poll() in its loop.  Reads worker counters without locks.
+ */
+#ifndef SLUICE_CONTROL_CTL_H
+#define SLUICE_CONTROL_CTL_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <rte_config.h>
+
+#include "control/config.h"
+#include "dataplane/stats.h"
+
+#define CTL_MAX_CLIENTS 16
+
+struct ctl_worker {
+	unsigned lcore;
+	const struct worker_stats *stats;
+};
+
+struct ctl_client;
+
+struct ctl_ctx {
+	const struct conf *conf;
+	uint16_t port_id[CONF_MAX_PORTS]; /* ethdev id of conf->ports[i] */
+	unsigned nb_workers;
+	struct ctl_worker worker[RTE_MAX_LCORE];
+	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
+	int listen_fd;
+	struct ctl_client *client[CTL_MAX_CLIENTS];
+};
+
+/* Bind and listen on conf->ctl_socket (creating its directory, replacing a
+ * stale socket).  The caller has filled conf, port_id and worker[]. */
+int ctl_open(struct ctl_ctx *ctx);
+
+/* Serve ready clients, waiting at most timeout_ms for activity. */
+int ctl_poll(struct ctl_ctx *ctx, int timeout_ms);
+
+/* Close every client and the socket, and unlink its path. */
+void ctl_close(struct ctl_ctx *ctx);
+
+/* The result object of the "stats" command (new reference). */
+struct json_object *ctl_stats_json(const struct ctl_ctx *ctx);
+
+#endif

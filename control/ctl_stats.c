@@ -1,0 +1,348 @@
+/*
+ * ctl_stats: the result object of the control socket's "stats" command.
+ * Sums every worker's single-writer counters per port (read with
+ * STATS_GET, no locks), adds what the ethdev layer knows about each port
+ * (MAC, link, hardware counters) and lists each worker's own view.  Owns
+ * no state; a port whose ethdev cannot be queried is reported without
+ * "hw", with "mac": null and "link_up": false.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <rte_ethdev.h>
+
+#include "control/ctl.h"
+
+/* One port's software counters, for one worker or summed over all. */
+struct port_counters {
+	uint64_t rx_pkts, rx_bytes;
+	uint64_t tx_pkts, tx_bytes;
+	uint64_t drops[DROP__COUNT];
+};
+
+/* conf->nb_ports, bounded by the arrays it indexes. */
+static unsigned nb_ports(const struct ctl_ctx *ctx)
+{
+	return ctx->conf->nb_ports < CONF_MAX_PORTS ? ctx->conf->nb_ports
+						    : CONF_MAX_PORTS;
+}
+
+/* nb_workers, bounded likewise. */
+static unsigned nb_workers(const struct ctl_ctx *ctx)
+{
+	return ctx->nb_workers < RTE_MAX_LCORE ? ctx->nb_workers : RTE_MAX_LCORE;
+}
+
+static uint64_t uptime_s(const struct ctl_ctx *ctx)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
+}
+
+/* Add KEY: VAL to OBJ, taking VAL; -ENOMEM when VAL is NULL or the add
+ * fails (VAL is released then). */
+static int put(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (val == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int put_u64(struct json_object *obj, const char *key, uint64_t v)
+{
+	return put(obj, key, json_object_new_uint64(v));
+}
+
+static int put_str(struct json_object *obj, const char *key, const char *s)
+{
+	return put(obj, key, json_object_new_string(s));
+}
+
+static int put_null(struct json_object *obj, const char *key)
+{
+	return json_object_object_add(obj, key, NULL) < 0 ? -ENOMEM : 0;
+}
+
+static int append(struct json_object *arr, struct json_object *val)
+{
+	if (val == NULL)
+		return -ENOMEM;
+	if (json_object_array_add(arr, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void format_ipv4(char *buf, size_t len, uint32_t addr)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", (addr >> 24) & 0xff,
+		 (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff);
+}
+
+/* Add one worker's counters for port PORT into *sum. */
+static void add_port_counters(struct port_counters *sum,
+			      const struct worker_stats *ws, unsigned port)
+{
+	const struct stats_port *sp = &ws->port[port];
+
+	sum->rx_pkts += STATS_GET(sp->rx_pkts);
+	sum->rx_bytes += STATS_GET(sp->rx_bytes);
+	sum->tx_pkts += STATS_GET(sp->tx_pkts);
+	sum->tx_bytes += STATS_GET(sp->tx_bytes);
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		sum->drops[r] += STATS_GET(sp->drops[r]);
+}
+
+static uint64_t drops_total(const struct port_counters *pc)
+{
+	uint64_t total = 0;
+
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		total += pc->drops[r];
+	return total;
+}
+
+/* {"eth_runt": n, ...}: every reason, or only the nonzero ones. */
+static struct json_object *drops_json(const struct port_counters *pc,
+				      bool every_reason)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	for (unsigned r = 0; r < DROP__COUNT; r++) {
+		if (!every_reason && pc->drops[r] == 0)
+			continue;
+		if (put_u64(obj, stats_drop_name[r], pc->drops[r]) < 0) {
+			json_object_put(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* rx/tx packets and bytes, drops_total and drops into OBJ. */
+static int put_counters(struct json_object *obj, const struct port_counters *pc,
+			bool every_reason)
+{
+	if (put_u64(obj, "rx_pkts", pc->rx_pkts) ||
+	    put_u64(obj, "rx_bytes", pc->rx_bytes) ||
+	    put_u64(obj, "tx_pkts", pc->tx_pkts) ||
+	    put_u64(obj, "tx_bytes", pc->tx_bytes) ||
+	    put_u64(obj, "drops_total", drops_total(pc)) ||
+	    put(obj, "drops", drops_json(pc, every_reason)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* "address", "gateway" (or null) of conf port CP into OBJ. */
+static int put_addresses(struct json_object *obj, const struct conf_port *cp)
+{
+	char ip[16], cidr[24];
+
+	format_ipv4(ip, sizeof(ip), cp->addr);
+	snprintf(cidr, sizeof(cidr), "%s/%u", ip, cp->prefix);
+	if (put_str(obj, "address", cidr) < 0)
+		return -ENOMEM;
+	if (cp->gateway == 0)
+		return put_null(obj, "gateway");
+	format_ipv4(ip, sizeof(ip), cp->gateway);
+	return put_str(obj, "gateway", ip);
+}
+
+/* "mac" and "link_up" from the ethdev, or null/false when unavailable. */
+static int put_link(struct json_object *obj, uint16_t port_id)
+{
+	struct rte_ether_addr mac;
+	struct rte_eth_link link;
+	bool valid = rte_eth_dev_is_valid_port(port_id);
+	bool up = false;
+	char buf[RTE_ETHER_ADDR_FMT_SIZE];
+	int rc;
+
+	if (valid && rte_eth_macaddr_get(port_id, &mac) == 0) {
+		const uint8_t *b = mac.addr_bytes;
+
+		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5]);
+		rc = put_str(obj, "mac", buf);
+	} else {
+		rc = put_null(obj, "mac");
+	}
+	if (valid && rte_eth_link_get_nowait(port_id, &link) == 0)
+		up = link.link_status == RTE_ETH_LINK_UP;
+	if (rc == 0)
+		rc = put(obj, "link_up", json_object_new_boolean(up));
+	return rc;
+}
+
+/* "hw": the ethdev's own counters; omitted when the port cannot say. */
+static int put_hw(struct json_object *obj, uint16_t port_id)
+{
+	struct rte_eth_stats st;
+	struct json_object *hw;
+
+	if (!rte_eth_dev_is_valid_port(port_id) ||
+	    rte_eth_stats_get(port_id, &st) != 0)
+		return 0;
+	hw = json_object_new_object();
+	if (hw == NULL)
+		return -ENOMEM;
+	if (put_u64(hw, "ipackets", st.ipackets) ||
+	    put_u64(hw, "opackets", st.opackets) ||
+	    put_u64(hw, "ibytes", st.ibytes) ||
+	    put_u64(hw, "obytes", st.obytes) ||
+	    put_u64(hw, "imissed", st.imissed) ||
+	    put_u64(hw, "ierrors", st.ierrors) ||
+	    put_u64(hw, "oerrors", st.oerrors) ||
+	    put_u64(hw, "rx_nombuf", st.rx_nombuf)) {
+		json_object_put(hw);
+		return -ENOMEM;
+	}
+	return put(obj, "hw", hw);
+}
+
+/* One entry of "ports": configuration, ethdev view, summed counters. */
+static struct json_object *port_json(const struct ctl_ctx *ctx, unsigned i)
+{
+	const struct conf_port *cp = &ctx->conf->ports[i];
+	struct port_counters sum;
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned w = 0; w < nb_workers(ctx); w++)
+		if (ctx->worker[w].stats != NULL)
+			add_port_counters(&sum, ctx->worker[w].stats, i);
+	if (put_str(obj, "name", cp->name) ||
+	    put_u64(obj, "port_id", ctx->port_id[i]) ||
+	    put_str(obj, "device", cp->device) ||
+	    put_addresses(obj, cp) ||
+	    put_link(obj, ctx->port_id[i]) ||
+	    put_counters(obj, &sum, true) ||
+	    put_hw(obj, ctx->port_id[i])) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* One entry of a worker's "ports": its own counters, nonzero drops only. */
+static struct json_object *worker_port_json(const struct ctl_ctx *ctx,
+					    const struct worker_stats *ws,
+					    unsigned i)
+{
+	struct port_counters pc;
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	memset(&pc, 0, sizeof(pc));
+	add_port_counters(&pc, ws, i);
+	if (put_str(obj, "name", ctx->conf->ports[i].name) ||
+	    put_counters(obj, &pc, false)) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static struct json_object *worker_ports_json(const struct ctl_ctx *ctx,
+					     const struct worker_stats *ws)
+{
+	struct json_object *arr = json_object_new_array();
+
+	if (arr == NULL)
+		return NULL;
+	for (unsigned i = 0; i < nb_ports(ctx); i++) {
+		if (append(arr, worker_port_json(ctx, ws, i)) < 0) {
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* One entry of "workers".  A worker without counters shows only its lcore. */
+static struct json_object *worker_json(const struct ctl_ctx *ctx, unsigned w)
+{
+	const struct worker_stats *ws = ctx->worker[w].stats;
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	if (put_u64(obj, "lcore", ctx->worker[w].lcore) < 0)
+		goto fail;
+	if (ws == NULL)
+		return obj;
+	if (put_u64(obj, "polls", STATS_GET(ws->polls)) ||
+	    put_u64(obj, "busy_polls", STATS_GET(ws->busy_polls)) ||
+	    put_u64(obj, "arp_entries", STATS_GET(ws->arp_entries)) ||
+	    put_u64(obj, "arp_pending", STATS_GET(ws->arp_pending)) ||
+	    put(obj, "ports", worker_ports_json(ctx, ws)))
+		goto fail;
+	return obj;
+fail:
+	json_object_put(obj);
+	return NULL;
+}
+
+static struct json_object *ports_json(const struct ctl_ctx *ctx)
+{
+	struct json_object *arr = json_object_new_array();
+
+	if (arr == NULL)
+		return NULL;
+	for (unsigned i = 0; i < nb_ports(ctx); i++) {
+		if (append(arr, port_json(ctx, i)) < 0) {
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *workers_json(const struct ctl_ctx *ctx)
+{
+	struct json_object *arr = json_object_new_array();
+
+	if (arr == NULL)
+		return NULL;
+	for (unsigned w = 0; w < nb_workers(ctx); w++) {
+		if (append(arr, worker_json(ctx, w)) < 0) {
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+struct json_object *ctl_stats_json(const struct ctl_ctx *ctx)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	if (put_u64(obj, "uptime_s", uptime_s(ctx)) ||
+	    put(obj, "ports", ports_json(ctx)) ||
+	    put(obj, "workers", workers_json(ctx))) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}

@@ -1,0 +1,275 @@
+/*
+ * sluiced: the gateway daemon.  Loads the config, starts EAL with the
+ * config's arguments plus one device argument per port, brings the ports
+ * up with a queue pair per worker, launches the worker loop on every worker
+ * lcore, and runs the control plane on the main lcore until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "control/config.h"
+#include "control/ctl.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+
+#define LINK_WAIT_MS 10000
+
+struct daemon {
+	struct conf conf;
+	int eal_argc;
+	char *eal_argv[CONF_MAX_EAL_ARGS + CONF_MAX_PORTS + 1];
+	int owned_from;              /* eal_argv[owned_from..] are ours */
+	struct rte_mempool *pool;
+	struct port_info port[CONF_MAX_PORTS];
+	unsigned nb_started;
+	struct worker_set workers;
+	struct ctl_ctx ctl;
+	int sigfd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sluiced -c CONFIG [--check-config]\n"
+		   "  -c, --config PATH   configuration file\n"
+		   "      --check-config  validate the configuration and exit\n"
+		   "  -h, --help          this text\n");
+}
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "sluiced: %s\n", what);
+	return 1;
+}
+
+/* SIGTERM/SIGINT arrive on a signalfd that the main lcore polls; blocked
+ * before EAL starts, so no lcore thread ever takes them. */
+static int signals_open(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static bool stop_requested(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			return true;
+	return false;
+}
+
+static int eal_start(struct daemon *d)
+{
+	int rc;
+
+	for (int i = 0; i < d->conf.eal_argc; i++)
+		d->eal_argv[i] = d->conf.eal_argv[i];
+	d->eal_argc = d->owned_from = d->conf.eal_argc;
+	rc = port_eal_args(&d->conf, &d->eal_argc, d->eal_argv,
+			   (int)RTE_DIM(d->eal_argv) - 1);
+	if (rc < 0)
+		return fail("too many EAL arguments");
+	/* rte_eal_init permutes argv: hand it a copy of the pointers. */
+	char *argv[RTE_DIM(d->eal_argv)];
+
+	memcpy(argv, d->eal_argv, sizeof(argv));
+	if (rte_eal_init(d->eal_argc, argv) < 0) {
+		fprintf(stderr, "sluiced: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int ports_start(struct daemon *d, uint16_t nb_queues)
+{
+	char err[256];
+
+	d->pool = rte_pktmbuf_pool_create("sl_mbuf", d->conf.mbufs, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (d->pool == NULL)
+		return fail("cannot create the mbuf pool");
+	for (unsigned i = 0; i < d->conf.nb_ports; i++) {
+		const struct port_info *pi = &d->port[i];
+
+		if (port_start(&d->conf.ports[i], nb_queues, d->pool, &d->port[i],
+			       err, sizeof(err)) < 0)
+			return fail(err);
+		d->nb_started++;
+		fprintf(stderr, "sluiced: port %s: ethdev %u, mac " RTE_ETHER_ADDR_PRT_FMT
+			", %u queue pair(s), rss %s, ip checksum offload rx %s tx %s\n",
+			d->conf.ports[i].name, pi->port_id,
+			RTE_ETHER_ADDR_BYTES(&pi->mac), nb_queues,
+			pi->rss ? "on" : "off", pi->rx_ip_cksum ? "on" : "off",
+			pi->tx_ip_cksum ? "on" : "off");
+	}
+	return 0;
+}
+
+static int workers_create(struct daemon *d)
+{
+	unsigned lcore;
+	uint16_t q = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = worker_create(&d->workers, lcore, q++, &d->conf,
+						 d->port, d->pool);
+
+		if (w == NULL)
+			return fail("cannot allocate a worker");
+		d->workers.w[d->workers.n++] = w;
+	}
+	return 0;
+}
+
+static int control_open(struct daemon *d)
+{
+	struct ctl_ctx *c = &d->ctl;
+	struct timespec ts;
+	int rc;
+
+	c->conf = &d->conf;
+	for (unsigned i = 0; i < d->conf.nb_ports; i++)
+		c->port_id[i] = d->port[i].port_id;
+	c->nb_workers = d->workers.n;
+	for (unsigned i = 0; i < d->workers.n; i++) {
+		c->worker[i].lcore = d->workers.w[i]->lcore;
+		c->worker[i].stats = &d->workers.w[i]->stats;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if ((rc = ctl_open(c)) < 0) {
+		fprintf(stderr, "sluiced: control socket %s: %s\n",
+			d->conf.ctl_socket, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int links_wait(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->conf.nb_ports; i++)
+		if (!port_wait_link(d->port[i].port_id, LINK_WAIT_MS)) {
+			fprintf(stderr, "sluiced: port %s: link down after %u ms\n",
+				d->conf.ports[i].name, LINK_WAIT_MS);
+			return 1;
+		}
+	return 0;
+}
+
+static void serve(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->workers.n; i++)
+		rte_eal_remote_launch(worker_main, d->workers.w[i],
+				      d->workers.w[i]->lcore);
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop_requested(d->sigfd))
+		ctl_poll(&d->ctl, 100);
+	fprintf(stderr, "sluiced: stopping\n");
+	__atomic_store_n(&d->workers.quit, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+}
+
+static void shutdown_all(struct daemon *d, bool eal_up)
+{
+	if (d->ctl.conf != NULL)
+		ctl_close(&d->ctl);
+	for (unsigned i = 0; i < d->workers.n; i++)
+		worker_destroy(d->workers.w[i]);
+	for (unsigned i = 0; i < d->nb_started; i++)
+		port_stop(d->port[i].port_id);
+	rte_mempool_free(d->pool);
+	if (eal_up)
+		rte_eal_cleanup();
+	for (int i = d->owned_from; i < d->eal_argc; i++)
+		free(d->eal_argv[i]);
+	conf_free(&d->conf);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+}
+
+static int parse_args(int argc, char **argv, const char **path, bool *check)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': *path = optarg; break;
+		case 'C': *check = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (*path == NULL || optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d = {.sigfd = -1};
+	const char *path = NULL;
+	bool check = false;
+	char err[CONF_ERR_LEN];
+	int rc;
+
+	if (parse_args(argc, argv, &path, &check) < 0)
+		return 2;
+	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", path);
+		conf_free(&d.conf);
+		return 0;
+	}
+	if ((d.sigfd = signals_open()) < 0)
+		return fail("cannot set up signal handling");
+	if ((rc = eal_start(&d)) != 0) {
+		shutdown_all(&d, false);
+		return rc;
+	}
+	if (rte_lcore_count() < 2)
+		rc = fail("the EAL lcore list needs a worker lcore besides the main one");
+	if (rc == 0)
+		rc = ports_start(&d, (uint16_t)(rte_lcore_count() - 1));
+	if (rc == 0)
+		rc = workers_create(&d);
+	if (rc == 0)
+		rc = control_open(&d);
+	if (rc == 0)
+		rc = links_wait(&d);
+	if (rc == 0)
+		serve(&d);
+	shutdown_all(&d, true);
+	return rc;
+}

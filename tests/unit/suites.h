@@ -1,0 +1,10 @@
+/* suites: the registration function of every CUnit suite in sluice-unit. */
+#ifndef SLUICE_TESTS_UNIT_SUITES_H
+#define SLUICE_TESTS_UNIT_SUITES_H
+
+void test_config_register(void);
+void test_net_register(void);
+void test_ctl_register(void);
+void test_impair_register(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * test_main: the CUnit runner.  Starts EAL once (--no-huge --no-pci, no
+ * shared config) so the suites can use real rte_mbufs, registers every
+ * suite and runs them with the basic interface.  Exit status is non-zero
+ * when any test failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <CUnit/Basic.h>
+#include <rte_eal.h>
+
+#include "tests/unit/suites.h"
+
+int main(int argc, char **argv)
+{
+	char *eal_argv[] = {argv[0], "--no-huge", "-m", "256", "--no-pci",
+			    "--no-shconf", "-l", "0", "--log-level", "*:error",
+			    NULL};
+	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
+
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "sluice-unit: EAL init failed\n");
+		return 2;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	test_config_register();
+	test_net_register();
+	test_ctl_register();
+	test_impair_register();
+
+	CU_basic_set_mode(argc > 1 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	rte_eal_cleanup();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,464 @@
+/*
+ * sluicectl: the operator's command line for a running sluiced.  Sends one
+ * request over the control socket (newline-delimited JSON, see
+ * docs/control-protocol.md), waits at most 5 s for the response line and
+ * prints it as a readable report, or as pretty JSON with --json.  Holds no
+ * logic the daemon needs and links only json-c.
+ *
+ * Exit status: 0 success, 1 the server answered with an error, 2 usage
+ * error or no usable answer (cannot connect, timeout, malformed reply).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#define SLUICECTL_DEFAULT_SOCKET "/run/sluice/sluice.sock"
+#define SLUICECTL_TIMEOUT_MS     5000
+#define SLUICECTL_RESPONSE_MAX   (64u << 20)
+
+enum { EXIT_SERVER_ERROR = 1, EXIT_TROUBLE = 2 };
+
+struct options {
+	const char *socket;
+	const char *command;
+	bool json;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sluicectl [-s SOCKET] [--json] COMMAND\n"
+		"\n"
+		"Ask a running sluiced over its control socket.\n"
+		"\n"
+		"commands:\n"
+		"  stats    packet counters per port and per worker\n"
+		"  status   version, uptime, ports and workers\n"
+		"  help     the commands the server understands\n"
+		"\n"
+		"options:\n"
+		"  -s, --socket SOCKET  control socket (default $SLUICE_SOCKET,\n"
+		"                       else " SLUICECTL_DEFAULT_SOCKET ")\n"
+		"      --json           print the result as JSON\n"
+		"  -h, --help           this text\n");
+}
+
+/* 0, or an exit status for main() to return. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env = getenv("SLUICE_SOCKET");
+	int opt;
+
+	o->socket = env != NULL && env[0] != '\0' ? env : SLUICECTL_DEFAULT_SOCKET;
+	o->json = false;
+	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': o->socket = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EXIT_TROUBLE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "sluicectl: %s\n", optind == argc ?
+			"missing COMMAND" : "one COMMAND at a time");
+		usage(stderr);
+		return EXIT_TROUBLE;
+	}
+	o->command = argv[optind];
+	return 0;
+}
+
+/* ---- talking to the server ----------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A socket connected to PATH, or -errno.  Sends (and a connect that waits
+ * for a full backlog) give up after the timeout too. */
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = SLUICECTL_TIMEOUT_MS / 1000};
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* {"cmd":COMMAND} and a newline. */
+static int send_request(int fd, const char *command)
+{
+	struct json_object *req = json_object_new_object();
+	const char *text;
+	int rc = -ENOMEM;
+
+	if (req == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(req, "cmd", json_object_new_string(command)) == 0 &&
+	    (text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) != NULL) {
+		rc = send_all(fd, text, strlen(text));
+		if (rc == 0)
+			rc = send_all(fd, "\n", 1);
+	}
+	json_object_put(req);
+	return rc;
+}
+
+/* Wait until FD is readable or DEADLINE (ms) passes: 0, or -ETIMEDOUT. */
+static int wait_readable(int fd, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Double *buf's capacity, up to SLUICECTL_RESPONSE_MAX. */
+static int grow(char **buf, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 8192;
+	char *p;
+
+	if (ncap > SLUICECTL_RESPONSE_MAX)
+		return -EMSGSIZE;
+	p = realloc(*buf, ncap);
+	if (p == NULL)
+		return -ENOMEM;
+	*buf = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Read up to the first newline into *line (malloc'd, NUL-terminated,
+ * newline removed).  -ETIMEDOUT, -EPIPE when the server hung up first,
+ * -EMSGSIZE, -ENOMEM or another -errno otherwise. */
+static int read_line(int fd, char **line)
+{
+	int64_t deadline = now_ms() + SLUICECTL_TIMEOUT_MS;
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *nl = NULL;
+	ssize_t n;
+	int rc = 0;
+
+	while (nl == NULL) {
+		if (cap - len < 4096 && (rc = grow(&buf, &cap)) < 0)
+			break;
+		if ((rc = wait_readable(fd, deadline)) < 0)
+			break;
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n == 0 ? -EPIPE : -errno;
+			break;
+		}
+		nl = memchr(buf + len, '\n', (size_t)n);
+		len += (size_t)n;
+	}
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*nl = '\0';
+	*line = buf;
+	return 0;
+}
+
+/* Connect, ask, and parse the response line into *resp.  0, or an exit
+ * status after printing why. */
+static int ask(const struct options *o, struct json_object **resp)
+{
+	char *line = NULL;
+	int fd, rc;
+
+	fd = connect_to(o->socket);
+	if (fd < 0) {
+		fprintf(stderr, "sluicectl: cannot connect to %s: %s\n",
+			o->socket, strerror(-fd));
+		return EXIT_TROUBLE;
+	}
+	rc = send_request(fd, o->command);
+	if (rc == 0)
+		rc = read_line(fd, &line);
+	close(fd);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "sluicectl: no response from %s within %d s\n",
+			o->socket, SLUICECTL_TIMEOUT_MS / 1000);
+	else if (rc == -EPIPE)
+		fprintf(stderr, "sluicectl: %s closed the connection without answering\n",
+			o->socket);
+	else if (rc < 0)
+		fprintf(stderr, "sluicectl: %s: %s\n", o->socket, strerror(-rc));
+	if (rc < 0)
+		return EXIT_TROUBLE;
+	*resp = json_tokener_parse(line);
+	free(line);
+	if (!json_object_is_type(*resp, json_type_object)) {
+		fprintf(stderr, "sluicectl: malformed response from %s\n", o->socket);
+		json_object_put(*resp);
+		return EXIT_TROUBLE;
+	}
+	return 0;
+}
+
+/* ---- reading the result ---------------------------------------------------- */
+
+static struct json_object *jget(struct json_object *obj, const char *key)
+{
+	struct json_object *val = NULL;
+
+	json_object_object_get_ex(obj, key, &val);
+	return val;
+}
+
+/* Elements in an array; 0 for anything else, including NULL. */
+static size_t jlen(struct json_object *arr)
+{
+	return json_object_is_type(arr, json_type_array) ?
+	       json_object_array_length(arr) : 0;
+}
+
+static uint64_t ju64(struct json_object *obj, const char *key)
+{
+	return json_object_get_uint64(jget(obj, key));
+}
+
+static const char *jstr(struct json_object *obj, const char *key,
+			const char *dflt)
+{
+	struct json_object *val = jget(obj, key);
+
+	return json_object_is_type(val, json_type_string) ?
+	       json_object_get_string(val) : dflt;
+}
+
+static const char *jlink(struct json_object *obj)
+{
+	return json_object_get_boolean(jget(obj, "link_up")) ? "up" : "down";
+}
+
+static void format_duration(char *buf, size_t len, uint64_t s)
+{
+	uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m %" PRIu64 "s",
+			 d, h, m, s % 60);
+	else if (h > 0)
+		snprintf(buf, len, "%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s", h, m, s % 60);
+	else if (m > 0)
+		snprintf(buf, len, "%" PRIu64 "m %" PRIu64 "s", m, s % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "s", s);
+}
+
+static void print_uptime(struct json_object *result)
+{
+	char up[64];
+
+	format_duration(up, sizeof(up), ju64(result, "uptime_s"));
+	printf("uptime     %s\n", up);
+}
+
+/* "    reason       n" for each nonzero drop reason. */
+static void print_drops(struct json_object *drops)
+{
+	if (!json_object_is_type(drops, json_type_object))
+		return;
+	json_object_object_foreach(drops, reason, val) {
+		uint64_t n = json_object_get_uint64(val);
+
+		if (n != 0)
+			printf("    %-20s %" PRIu64 "\n", reason, n);
+	}
+}
+
+static void print_port(struct json_object *p)
+{
+	struct json_object *hw = jget(p, "hw");
+
+	printf("\nport %s (port %" PRIu64 ", %s)\n", jstr(p, "name", "?"),
+	       ju64(p, "port_id"), jstr(p, "device", "?"));
+	printf("  address  %s  gateway %s\n", jstr(p, "address", "-"),
+	       jstr(p, "gateway", "none"));
+	printf("  mac      %s  link %s\n", jstr(p, "mac", "unknown"), jlink(p));
+	printf("  rx       %" PRIu64 " packets  %" PRIu64 " bytes\n",
+	       ju64(p, "rx_pkts"), ju64(p, "rx_bytes"));
+	printf("  tx       %" PRIu64 " packets  %" PRIu64 " bytes\n",
+	       ju64(p, "tx_pkts"), ju64(p, "tx_bytes"));
+	printf("  drops    %" PRIu64 "\n", ju64(p, "drops_total"));
+	print_drops(jget(p, "drops"));
+	if (hw != NULL)
+		printf("  hw       imissed %" PRIu64 "  ierrors %" PRIu64 "\n",
+		       ju64(hw, "imissed"), ju64(hw, "ierrors"));
+	else
+		printf("  hw       no counters\n");
+}
+
+static void print_worker_port(struct json_object *p)
+{
+	printf("  %-8s rx %" PRIu64 " packets %" PRIu64 " bytes  "
+	       "tx %" PRIu64 " packets %" PRIu64 " bytes  drops %" PRIu64 "\n",
+	       jstr(p, "name", "?"), ju64(p, "rx_pkts"), ju64(p, "rx_bytes"),
+	       ju64(p, "tx_pkts"), ju64(p, "tx_bytes"), ju64(p, "drops_total"));
+	print_drops(jget(p, "drops"));
+}
+
+static void print_worker(struct json_object *w)
+{
+	struct json_object *ports = jget(w, "ports");
+	uint64_t polls = ju64(w, "polls");
+	double busy = polls ? 100.0 * (double)ju64(w, "busy_polls") / (double)polls : 0.0;
+
+	printf("\nworker on lcore %" PRIu64 "\n", ju64(w, "lcore"));
+	printf("  polls    %" PRIu64 "  busy %.1f%%\n", polls, busy);
+	printf("  arp      %" PRIu64 " entries  %" PRIu64 " pending\n",
+	       ju64(w, "arp_entries"), ju64(w, "arp_pending"));
+	for (size_t i = 0; i < jlen(ports); i++)
+		print_worker_port(json_object_array_get_idx(ports, i));
+}
+
+static void print_stats(struct json_object *result)
+{
+	struct json_object *ports = jget(result, "ports");
+	struct json_object *workers = jget(result, "workers");
+
+	print_uptime(result);
+	for (size_t i = 0; i < jlen(ports); i++)
+		print_port(json_object_array_get_idx(ports, i));
+	for (size_t i = 0; i < jlen(workers); i++)
+		print_worker(json_object_array_get_idx(workers, i));
+}
+
+static void print_status(struct json_object *result)
+{
+	struct json_object *ports = jget(result, "ports");
+
+	printf("version    %s\n", jstr(result, "version", "?"));
+	print_uptime(result);
+	printf("workers    %" PRIu64 "\n", ju64(result, "nb_workers"));
+	printf("ports      %" PRIu64 "\n", ju64(result, "nb_ports"));
+	for (size_t i = 0; i < jlen(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+
+		printf("  %-16s link %s\n", jstr(p, "name", "?"), jlink(p));
+	}
+}
+
+static void print_help(struct json_object *result)
+{
+	struct json_object *cmds = jget(result, "commands");
+
+	printf("commands:\n");
+	for (size_t i = 0; i < jlen(cmds); i++) {
+		struct json_object *c = json_object_array_get_idx(cmds, i);
+
+		printf("  %-10s %s\n", jstr(c, "name", "?"),
+		       jstr(c, "description", ""));
+	}
+}
+
+static void print_json(struct json_object *result)
+{
+	printf("%s\n", json_object_to_json_string_ext(result,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void print_result(const struct options *o, struct json_object *result)
+{
+	if (o->json)
+		print_json(result);
+	else if (strcmp(o->command, "stats") == 0)
+		print_stats(result);
+	else if (strcmp(o->command, "status") == 0)
+		print_status(result);
+	else if (strcmp(o->command, "help") == 0)
+		print_help(result);
+	else
+		print_json(result);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct json_object *resp = NULL;
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc == 0)
+		rc = ask(&o, &resp);
+	if (rc != 0)
+		return rc;
+	if (!json_object_get_boolean(jget(resp, "ok"))) {
+		fprintf(stderr, "sluicectl: %s\n",
+			jstr(resp, "error", "the server reported an unspecified error"));
+		rc = EXIT_SERVER_ERROR;
+	} else {
+		print_result(&o, jget(resp, "result"));
+	}
+	json_object_put(resp);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "sluicectl: writing the output: %s\n", strerror(errno));
+		rc = EXIT_TROUBLE;
+	}
+	return rc;
+}

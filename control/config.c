@@ -3,8 +3,9 @@
  * every key of it into a struct conf — see config.h.  Owns the whole
  * grammar of the file: which keys exist, their types, defaults and ranges,
  * and the rules between ports (unique names and devices, disjoint
- * networks).  Keeps no state between calls; every failure is reported as
- * one "FILE:LINE: KEY: message" line.
+ * networks, a port address that is a usable unicast host, a gateway on
+ * the port's own network).  Keeps no state between calls; every failure
+ * is reported as one "FILE:LINE: KEY: message" line.
  *
  * Before libconfig sees the text a small scan rejects what libconfig 1.5
  * would accept silently or unsafely: integer literals that do not fit
@@ -39,6 +40,7 @@ struct loader {
 
 /* ---- error reporting ----------------------------------------------------- */
 
+__attribute__((format(printf, 5, 0)))
 static int report(const struct loader *ld, unsigned line, const char *key,
 		  int rc, const char *fmt, va_list ap)
 {
@@ -946,6 +948,8 @@ int conf_load_string(const char *text, const char *name, struct conf *out,
 	struct loader ld = {.name = name ? name : "(string)", .err = err,
 			    .errlen = errlen};
 
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
 	if (text == NULL || out == NULL)
 		return fail_plain(&ld, 0, CONF_FILE, -EINVAL, "no text");
 	return load(&ld, text, out);

@@ -348,11 +348,10 @@ static int queue_response(struct ctl_client *c, struct json_object *resp)
 }
 
 /* Answer with an error, then close the connection: the rest of its input
- * cannot be trusted to be framed. */
+ * cannot be trusted to be framed (consume_input() discards it). */
 static int client_fail(struct ctl_client *c, const char *msg)
 {
 	c->closing = true;
-	c->in_len = 0;
 	return queue_response(c, error_response(msg));
 }
 
@@ -383,6 +382,7 @@ static int client_request(const struct ctl_ctx *ctx, struct ctl_client *c,
 	return rc;
 }
 
+/* Drop the N bytes served from the input, or all of it once closing. */
 static void consume_input(struct ctl_client *c, size_t n)
 {
 	if (c->closing)
@@ -410,8 +410,10 @@ static int client_handle(const struct ctl_ctx *ctx, struct ctl_client *c)
 	consume_input(c, start);
 	if (rc < 0 || c->closing || memchr(c->in, '\n', c->in_len) != NULL)
 		return rc;
-	if (c->in_len == sizeof(c->in))
+	if (c->in_len == sizeof(c->in)) {
+		c->in_len = 0;
 		return client_fail(c, "request too long (limit 65536 bytes)");
+	}
 	if (c->eof)
 		c->closing = true;
 	return 0;

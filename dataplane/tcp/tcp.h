@@ -76,6 +76,11 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf,
 				   tcp_output_fn out, void *out_arg, uint64_t now);
 void tcp_stack_destroy(struct tcp_stack *s);
 void tcp_stack_set_port_ok(struct tcp_stack *s, tcp_port_ok_fn fn, void *arg);
+
+/* Replace the RFC 6528 generator (tests: ISNs near 2^32, replay). */
+typedef uint32_t (*tcp_isn_fn)(void *arg, uint32_t laddr, uint16_t lport,
+			       uint32_t raddr, uint16_t rport);
+void tcp_stack_set_isn(struct tcp_stack *s, tcp_isn_fn fn, void *arg);
 const struct tcp_stats *tcp_stack_stats(const struct tcp_stack *s);
 
 /* A TCP segment in an IPv4 packet (data at the IP header, IP validated,

@@ -137,6 +137,8 @@ struct tcp_stack {
 	void *out_arg;
 	tcp_port_ok_fn port_ok;
 	void *port_ok_arg;
+	tcp_isn_fn isn_fn;               /* NULL: RFC 6528 */
+	void *isn_arg;
 	struct tcp_isn_key isn_key;
 	struct tcp_wheel wheel;
 	struct tcp_listener listener[TCP_MAX_LISTENERS];
@@ -165,6 +167,7 @@ struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint32_t addr, uint1
 uint8_t tcp_rcv_wscale_for(uint32_t rcvbuf);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_ts_now(const struct tcp_stack *s);
+uint32_t tcp_new_isn(struct tcp_stack *s, const struct tcp_key *k);
 
 /* tcp_tw.c */
 int tcp_tw_enter(struct tcp_conn *c);

@@ -365,6 +365,7 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 		      uint32_t seq, uint32_t plen, const struct tcp_opts *o)
 {
 	uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
+	bool simultaneous = false;
 
 	if (seq_gt(ack, c->snd_max)) {                 /* acks the future */
 		TCP_STAT(c->stack, drop_bad_ack, 1);
@@ -383,7 +384,10 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 		}
 		c->snd_wnd = 0;                        /* set from this segment */
 		c->snd_wl1 = seq - 1;
-		if (!tcp_conn_accept(c))
+		simultaneous = c->listener == NULL;    /* an active open */
+		if (simultaneous)
+			tcp_conn_set_state(c, TCP_ESTABLISHED);
+		else if (!tcp_conn_accept(c))
 			return false;
 		tcp_keepalive_start(c);
 	}
@@ -392,6 +396,8 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 		ack_new_data(c, ack, o);
 	else
 		dup_ack(c, th, plen);
+	if (simultaneous && !GONE(c))
+		event(c, TCP_EV_CONNECTED);
 	return !GONE(c);
 }
 
@@ -440,19 +446,20 @@ static bool data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint3
 
 	if (n < 0)
 		TCP_STAT(s, drop_ooo_full, 1);
-	if (off != 0 || c->rcv.nooo != 0 || n < 0) {
-		if (off != 0)
-			TCP_STAT(s, ooo_segs, 1);
-		c->flags |= TF_ACK_NOW;           /* dup ACK with SACK, or hole filled */
-	}
-	if (n > 0) {
+	if (n > 0)
 		c->rcv_nxt += (uint32_t)n;
-		if (++c->unacked_segs >= 2 || (uint32_t)n > plen)
-			c->flags |= TF_ACK_NOW;
-		else if (!(c->flags & TF_ACK_NOW))
-			tcp_conn_arm(c, TMR_DELACK, s->now + s->conf.delack_us);
-		tcp_deliver(c);
+	if (off != 0 || c->rcv.nooo != 0 || n < 0 || (uint32_t)n > plen) {
+		/* RFC 5681 §4.2: out of order, or a hole filled: ACK at once,
+		 * one per segment, so the sender counts its duplicates. */
+		TCP_STAT(s, ooo_segs, off != 0);
+		tcp_send_ack(c);
+	} else if (++c->unacked_segs >= 2) {
+		tcp_send_ack(c);                  /* every second segment */
+	} else {
+		tcp_conn_arm(c, TMR_DELACK, s->now + s->conf.delack_us);
 	}
+	if (n > 0)
+		tcp_deliver(c);
 	return !GONE(c);
 }
 

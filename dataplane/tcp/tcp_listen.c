@@ -16,8 +16,7 @@ static void init_passive(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 	c->rcv_nxt = seq + 1;
 	c->rcv_wscale = tcp_rcv_wscale_for(s->conf.rcvbuf);
 	tcp_syn_options(c, o);
-	c->iss = tcp_isn(&s->isn_key, c->key.laddr, c->key.lport, c->key.raddr,
-			 c->key.rport, s->now);
+	c->iss = tcp_new_isn(s, &c->key);
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_base = c->iss + 1;
 	c->snd_wnd = rte_be_to_cpu_16(th->rx_win);   /* unscaled in a SYN */
@@ -77,9 +76,8 @@ static struct tcp_conn *cookie_input(struct tcp_stack *s, struct tcp_listener *l
 	c->irs = seq - 1;
 	c->rcv_nxt = seq;
 	c->iss = ack - 1;
-	c->snd_una = c->snd_max = c->recover = c->iss;
-	c->snd_nxt = ack;
-	c->snd_base = ack;
+	c->snd_una = c->recover = c->iss;
+	c->snd_nxt = c->snd_max = c->snd_base = ack;   /* our SYN went out */
 	c->snd_mss = RTE_MIN(mss, s->conf.mss);
 	c->rto_us = s->conf.rto_initial_us;
 	c->rcv_adv = c->rcv_nxt + RTE_MIN(s->conf.rcvbuf, 65535u);

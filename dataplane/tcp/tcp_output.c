@@ -146,10 +146,12 @@ static void acked_now(struct tcp_conn *c)
 	tcp_conn_disarm(c, TMR_DELACK);
 }
 
+/* A pure ACK carries snd_max, not a snd_nxt that a retransmission moved
+ * back, or the peer would find it outside its window (as BSD does). */
 void tcp_send_ack(struct tcp_conn *c)
 {
 	struct tcp_sack_block sack[TCP_OPT_SACK_MAX];
-	struct seg g = {.seq = c->snd_nxt};
+	struct seg g = {.seq = c->snd_max};
 
 	fill_common(c, &g, RTE_TCP_ACK_FLAG);
 	g.opt.nsack = sack_blocks(c, sack);
@@ -160,7 +162,7 @@ void tcp_send_ack(struct tcp_conn *c)
 
 void tcp_send_rst(struct tcp_conn *c)
 {
-	struct seg g = {.seq = c->snd_nxt, .ack = c->rcv_nxt,
+	struct seg g = {.seq = c->snd_max, .ack = c->rcv_nxt,
 			.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG};
 
 	xmit(c->stack, &c->key, &g);
@@ -202,6 +204,12 @@ void tcp_send_syn(struct tcp_conn *c)
 static uint32_t data_end(const struct tcp_conn *c)
 {
 	return c->snd_base + c->snd.len;
+}
+
+/* Queued bytes at and after SEQ (0 once SEQ is past the data: the FIN). */
+static uint32_t data_after(const struct tcp_conn *c, uint32_t seq)
+{
+	return seq_lt(seq, data_end(c)) ? data_end(c) - seq : 0;
 }
 
 /* Send LEN bytes at snd_nxt (LEN may be 0 for a bare FIN). */
@@ -269,7 +277,7 @@ void tcp_output(struct tcp_conn *c)
 	if (c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT)
 		return;
 	for (;;) {
-		uint32_t pending = data_end(c) - c->snd_nxt;
+		uint32_t pending = data_after(c, c->snd_nxt);
 		uint32_t len = RTE_MIN(RTE_MIN(pending, (uint32_t)c->snd_mss), usable(c));
 		bool fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == data_end(c);
 
@@ -289,10 +297,12 @@ void tcp_output(struct tcp_conn *c)
 void tcp_retransmit_first(struct tcp_conn *c)
 {
 	uint32_t saved = c->snd_nxt;
-	uint32_t pending = data_end(c) - c->snd_una;
+	uint32_t pending = data_after(c, c->snd_una);
 	uint32_t len = RTE_MIN(pending, (uint32_t)c->snd_mss);
 	bool fin = (c->flags & TF_FIN_SENT) && len == pending;
 
+	if (c->snd_una == c->snd_max)
+		return;                  /* nothing outstanding, FIN included */
 	c->snd_nxt = c->snd_una;
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: never time a retransmission */
 	send_data(c, len, fin);
@@ -313,7 +323,7 @@ void tcp_send_probe(struct tcp_conn *c, bool with_byte)
 	uint32_t saved = c->snd_nxt;
 
 	c->snd_nxt = c->snd_una;
-	if (data_end(c) != c->snd_una)
+	if (data_after(c, c->snd_una) != 0)
 		send_data(c, 1, false);
 	else if (c->flags & TF_FIN_QUEUED)
 		send_data(c, 0, true);

@@ -113,6 +113,19 @@ void tcp_stack_set_port_ok(struct tcp_stack *s, tcp_port_ok_fn fn, void *arg)
 	s->port_ok_arg = arg;
 }
 
+void tcp_stack_set_isn(struct tcp_stack *s, tcp_isn_fn fn, void *arg)
+{
+	s->isn_fn = fn;
+	s->isn_arg = arg;
+}
+
+uint32_t tcp_new_isn(struct tcp_stack *s, const struct tcp_key *k)
+{
+	if (s->isn_fn != NULL)
+		return s->isn_fn(s->isn_arg, k->laddr, k->lport, k->raddr, k->rport);
+	return tcp_isn(&s->isn_key, k->laddr, k->lport, k->raddr, k->rport, s->now);
+}
+
 const struct tcp_stats *tcp_stack_stats(const struct tcp_stack *s)
 {
 	return &s->stats;
@@ -390,7 +403,7 @@ struct tcp_conn *tcp_connect(struct tcp_stack *s, uint32_t laddr,
 	}
 	c->ops = ops;
 	c->arg = arg;
-	c->iss = tcp_isn(&s->isn_key, laddr, k.lport, raddr, rport, s->now);
+	c->iss = tcp_new_isn(s, &k);
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_base = c->iss + 1;
 	c->rcv_wscale = tcp_rcv_wscale_for(s->conf.rcvbuf);

@@ -62,18 +62,16 @@ void tcp_timer_cancel(struct tcp_wheel *w, struct tcp_timer *t)
 	w->armed--;
 }
 
-/* Due while processing TICK at NOW: its tick has come and so has its time. */
-static bool timer_due(const struct tcp_wheel *w, const struct tcp_timer *t,
-		     uint64_t tick, uint64_t now)
-{
-	return t->expires / w->tick_us <= tick && t->expires <= now;
-}
-
 /*
- * Fire the due timers of TICK's slot.  The slot's list is moved to a local
- * head first and taken one timer at a time from its front, so FN may
- * re-arm the fired timer (it goes back to the wheel, not to this list) or
- * cancel and free any other timer, including ones still on this list.
+ * Fire the timers of TICK's slot whose expiry is <= NOW.  An advance visits
+ * a slot at most once, at the latest tick it stands for up to now's tick,
+ * so a timer due by NOW has its tick <= TICK: a timer of a later round is
+ * never due here, and the expiry alone decides.
+ *
+ * The slot's list is moved to a local head first and taken one timer at a
+ * time from its front, so FN may re-arm the fired timer (it goes back to
+ * the wheel, not to this list) or cancel and free any other timer,
+ * including ones still on this list.
  */
 static unsigned fire_slot(struct tcp_wheel *w, uint64_t tick, uint64_t now,
 			  tcp_timer_fn fn, void *arg)
@@ -91,7 +89,7 @@ static unsigned fire_slot(struct tcp_wheel *w, uint64_t tick, uint64_t now,
 		struct tcp_timer *t = pending;
 
 		timer_unlink(t);
-		if (!timer_due(w, t, tick, now)) {
+		if (t->expires > now) {
 			timer_link(slot, t);
 			continue;
 		}

@@ -6,5 +6,7 @@ void test_config_register(void);
 void test_net_register(void);
 void test_ctl_register(void);
 void test_impair_register(void);
+void test_tcp_register(void);
+void test_tcp_support_register(void);
 
 #endif

@@ -163,23 +163,10 @@ static void make_ports(struct port_set *s, unsigned n)
 	}
 }
 
-/* Where the shipped lab.conf is: $SLUICE_SOURCE_ROOT, else next to this
- * file's source path (meson compiles and tests from the build root). */
+/* The shipped lab.conf, by the source root meson passes in. */
 static const char *lab_conf_path(void)
 {
-	static char path[4096];
-	const char *root = getenv("SLUICE_SOURCE_ROOT");
-	const char *self = __FILE__;
-	const char *tail = strstr(self, "tests/unit/test_config.c");
-
-	if (root != NULL)
-		snprintf(path, sizeof(path), "%s/conf/lab.conf", root);
-	else if (tail != NULL)
-		snprintf(path, sizeof(path), "%.*sconf/lab.conf",
-			 (int)(tail - self), self);
-	else
-		snprintf(path, sizeof(path), "conf/lab.conf");
-	return path;
+	return SLUICE_SOURCE_ROOT "/conf/lab.conf";
 }
 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
@@ -362,6 +349,15 @@ static void test_integer_literal_overflow(void)
 		CU_ASSERT_EQUAL(C.arp_entries_max, 2048);
 		conf_free(&C);
 	}
+	/* Lines are counted through block comments and strings. */
+	EXPECT_ERR(with_tail("/* 99999999999\n */ eal2 = \"\\\" 99999999999\n\";\n"
+			     "mbufs = 0x10000000000000000L;\n"),
+		   L_TAIL(2) + 3, "(syntax)", "integer 0x10000000000000000L is out of range");
+	if (EXPECT_OK(with_tail("mbufs = 2048LL; arp = { entries = 0xFFFFL; };\n"))) {
+		CU_ASSERT_EQUAL(C.mbufs, 2048);
+		CU_ASSERT_EQUAL(C.arp_entries_max, 0xffff);
+		conf_free(&C);
+	}
 	EXPECT_ERR(with_tail("mbufs = -2147483648;\n"), L_TAIL(2), "mbufs",
 		   "must be 1023..1048575, got -2147483648");
 }
@@ -427,6 +423,7 @@ static void test_wrong_types(void)
 	static const struct bad_value t[] = {
 		{"mbufs = \"8191\";", "mbufs", "expected an integer, got a string"},
 		{"mbufs = 8191.0;", "mbufs", "expected an integer, got a float"},
+		{"mbufs = 8.191e3;", "mbufs", "expected an integer, got a float"},
 		{"arp = { timeout = true; };", "arp.timeout",
 		 "expected an integer, got a boolean"},
 		{"arp = { entries = [1024]; };", "arp.entries",
@@ -635,6 +632,11 @@ static void test_port_name_and_device(void)
 		expect_err(with_port1(NULL, bad_devices[i], NULL, NULL), L_DEV(1),
 			   "ports.[1].device", msg, __LINE__);
 	}
+	memset(dev256, 'x', 60);
+	dev256[60] = '\0';
+	EXPECT_ERR(with_port1(NULL, dev256, NULL, NULL), L_DEV(1), "ports.[1].device",
+		   "expected a PCI address (0000:03:00.0) or a vdev (net_...), got "
+		   "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"");
 	memset(dev256, 'x', 256);
 	memcpy(dev256, "net_tap1,", 9);
 	dev256[256] = '\0';
@@ -738,6 +740,13 @@ static void test_file_errors(void)
 	CU_ASSERT_FATAL(write(fd, nul, sizeof(nul) - 1) == (ssize_t)sizeof(nul) - 1);
 	CU_ASSERT_EQUAL(conf_load(path, &C, E, sizeof(E)), -EINVAL);
 	snprintf(want, sizeof(want), "%s:2: (syntax): NUL byte in the file", path);
+	CU_ASSERT_STRING_EQUAL(E, want);
+
+	CU_ASSERT_FATAL(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+	CU_ASSERT_FATAL(write(fd, "#", 1) == 1);
+	CU_ASSERT_FATAL(ftruncate(fd, (1 << 20) + 1) == 0); /* "#" and NULs */
+	CU_ASSERT_EQUAL(conf_load(path, &C, E, sizeof(E)), -EFBIG);
+	snprintf(want, sizeof(want), "%s:0: (file): larger than 1048576 bytes", path);
 	CU_ASSERT_STRING_EQUAL(E, want);
 
 	CU_ASSERT_FATAL(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);

@@ -3,9 +3,12 @@
  * shared config) so the suites can use real rte_mbufs, registers every
  * suite and runs them with the basic interface.  Exit status is non-zero
  * when any test failed.
+ *
+ * usage: sluice-unit [-v] [SUITE [TEST]]   (-v: one line per test)
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <CUnit/Basic.h>
 #include <rte_eal.h>
@@ -14,7 +17,7 @@
 
 int main(int argc, char **argv)
 {
-	char *eal_argv[] = {argv[0], "--no-huge", "-m", "256", "--no-pci",
+	char *eal_argv[] = {argv[0], "--no-huge", "-m", "1024", "--no-pci",
 			    "--no-shconf", "-l", "0", "--log-level", "*:error",
 			    NULL};
 	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
@@ -29,9 +32,32 @@ int main(int argc, char **argv)
 	test_net_register();
 	test_ctl_register();
 	test_impair_register();
+	test_tcp_register();
+	test_tcp_support_register();
 
-	CU_basic_set_mode(argc > 1 ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
-	CU_basic_run_tests();
+	int a = 1;
+	CU_basic_set_mode(CU_BRM_NORMAL);
+	if (a < argc && strcmp(argv[a], "-v") == 0) {
+		CU_basic_set_mode(CU_BRM_VERBOSE);
+		a++;
+	}
+	if (a < argc) {
+		CU_pSuite suite = CU_get_suite(argv[a]);
+		CU_pTest test = NULL;
+
+		if (suite != NULL && a + 1 < argc)
+			test = CU_get_test(suite, argv[a + 1]);
+		if (suite == NULL || (a + 1 < argc && test == NULL)) {
+			fprintf(stderr, "sluice-unit: no such suite or test\n");
+			return 2;
+		}
+		if (test != NULL)
+			CU_basic_run_test(suite, test);
+		else
+			CU_basic_run_suite(suite);
+	} else {
+		CU_basic_run_tests();
+	}
 	unsigned failed = CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	rte_eal_cleanup();

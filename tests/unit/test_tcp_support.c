@@ -5,7 +5,9 @@
  * ranges, ISNs and SYN cookies.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -411,6 +413,89 @@ static void test_wheel_armed_count_and_past(void)
 	CU_ASSERT_EQUAL(advance(&f, 90 * TICK), 0);
 }
 
+/* A deterministic pseudo-random sequence for the model tests. */
+static uint32_t lcg(uint32_t *x)
+{
+	*x = *x * 1664525u + 1013904223u;
+	return *x >> 8;
+}
+
+#define MODEL_TIMERS 64
+
+struct wheel_model {
+	struct tcp_timer t[MODEL_TIMERS];
+	bool armed[MODEL_TIMERS];
+	uint64_t now;
+	unsigned fired, bad;
+};
+
+static void model_fire(struct tcp_timer *t, void *arg)
+{
+	struct wheel_model *m = arg;
+	size_t i = (size_t)(t - m->t);
+
+	if (!m->armed[i] || t->expires > m->now)
+		m->bad++;
+	m->armed[i] = false;
+	m->fired++;
+}
+
+/* Every timer the model says is due fired, and nothing else did. */
+static void model_advance(struct wheel_model *m, uint64_t now)
+{
+	unsigned due = 0;
+
+	m->now = now;
+	m->fired = 0;
+	for (unsigned i = 0; i < MODEL_TIMERS; i++)
+		due += m->armed[i] && m->t[i].expires <= now;
+	CU_ASSERT_EQUAL(tcp_wheel_advance(&wheel, now, model_fire, m), due);
+	CU_ASSERT_EQUAL(m->fired, due);
+	for (unsigned i = 0; i < MODEL_TIMERS; i++)
+		CU_ASSERT_EQUAL(tcp_timer_armed(&m->t[i]), m->armed[i]);
+}
+
+static uint64_t model_step(uint32_t *x)
+{
+	uint32_t r = lcg(x) % 100;
+
+	if (r < 2)
+		return (uint64_t)(lcg(x) % 5) * TCP_WHEEL_SLOTS * TICK;
+	return (uint64_t)(lcg(x) % (4 * TICK));
+}
+
+/* Random arms (past, near, beyond a revolution), cancels and advances,
+ * small steps and jumps, against a list of who is armed until when. */
+static void test_wheel_random_model(void)
+{
+	static struct wheel_model m;
+	uint32_t x = 12345;
+	unsigned armed;
+
+	memset(&m, 0, sizeof(m));
+	tcp_wheel_init(&wheel, TICK, 77 * TICK);
+	m.now = 77 * TICK;
+	for (unsigned step = 0; step < 20000; step++) {
+		unsigned i = lcg(&x) % MODEL_TIMERS;
+		uint64_t span = (uint64_t)3 * TCP_WHEEL_SLOTS * TICK;
+
+		if (lcg(&x) % 4 == 0) {
+			tcp_timer_cancel(&wheel, &m.t[i]);
+			m.armed[i] = false;
+		} else {
+			tcp_timer_arm(&wheel, &m.t[i], m.now + lcg(&x) % span - span / 8);
+			m.armed[i] = true;
+		}
+		if (lcg(&x) % 3 == 0)
+			model_advance(&m, m.now + model_step(&x));
+		armed = 0;
+		for (unsigned j = 0; j < MODEL_TIMERS; j++)
+			armed += m.armed[j];
+		CU_ASSERT_EQUAL_FATAL(wheel.armed, armed);
+		CU_ASSERT_EQUAL_FATAL(m.bad, 0);
+	}
+}
+
 /* ---- tcp_buf ---------------------------------------------------------- */
 
 static uint8_t pattern(uint32_t i)
@@ -478,6 +563,7 @@ static void test_ring_iov(void)
 static uint8_t rmem[64];
 static struct tcp_rcvbuf rb;
 static uint8_t stream[256];
+static uint8_t big[20000];
 
 /* Bytes [from, from+n) of the test stream, at offset OFF past in-order end. */
 static int put(uint32_t off, uint32_t from, uint32_t n)
@@ -585,6 +671,98 @@ static void test_ooo_ninth_range(void)
 	CU_ASSERT_EQUAL(put(0, 0, 8), 9);               /* up to [8,9) */
 	assert_in_order(0, 9);
 	CU_ASSERT_EQUAL(rb.nooo, TCP_OOO_MAX - 3);
+}
+
+/* Received-or-not per stream byte, from the in-order end (rcv) on. */
+struct rcv_model {
+	uint32_t rcv, read;     /* in-order end; bytes the reader consumed */
+	bool have[256];         /* have[i]: byte rcv + i is held out of order */
+};
+
+static unsigned model_runs(const struct rcv_model *m, uint32_t (*runs)[2])
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 1; i < 256; i++) {
+		if (!m->have[i] || m->have[i - 1])
+			continue;
+		uint32_t e = i;
+
+		while (e < 256 && m->have[e])
+			e++;
+		if (n < TCP_OOO_MAX + 1) {
+			runs[n][0] = i;
+			runs[n][1] = e;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Put [off, off+len) past rcv into the model; the expected return. */
+static int model_put(struct rcv_model *m, uint32_t off, uint32_t len, uint32_t space)
+{
+	struct rcv_model before = *m;
+	uint32_t runs[TCP_OOO_MAX + 1][2];
+	uint32_t n = 0;
+
+	for (uint32_t i = off; i < off + len && i < space; i++)
+		m->have[i] = true;
+	if (off > 0 && len > 0 && off < space) {
+		if (model_runs(m, runs) > TCP_OOO_MAX) {
+			*m = before;
+			return -ENOSPC;
+		}
+		return 0;
+	}
+	while (n < 256 && m->have[n])
+		n++;
+	memmove(m->have, m->have + n, (256 - n) * sizeof(bool));
+	memset(m->have + 256 - n, 0, n * sizeof(bool));
+	m->rcv += n;
+	return (int)n;
+}
+
+static void model_check(const struct rcv_model *m)
+{
+	uint32_t runs[TCP_OOO_MAX + 1][2];
+	unsigned n = model_runs(m, runs);
+	uint8_t out[64];
+
+	CU_ASSERT_EQUAL_FATAL(n, rb.nooo);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(rb.ooo[i].start, runs[i][0]);
+		CU_ASSERT_EQUAL(rb.ooo[i].end, runs[i][1]);
+	}
+	CU_ASSERT_EQUAL_FATAL(rb.ring.len, m->rcv - m->read);
+	tcp_ring_peek(&rb.ring, 0, out, rb.ring.len);
+	CU_ASSERT_EQUAL(memcmp(out, big + m->read, rb.ring.len), 0);
+}
+
+/* Random segments of a long stream — in order, out of order, overlapping,
+ * past the window — and random reads, against a per-byte model. */
+static void test_rcvbuf_random_model(void)
+{
+	static struct rcv_model m;
+	uint32_t x = 777;
+
+	memset(&m, 0, sizeof(m));
+	fill(big, 0, sizeof(big));
+	while (m.rcv + 128 < sizeof(big)) {
+		uint32_t off = lcg(&x) % 16 ? lcg(&x) % 70 : 0;
+		uint32_t len = lcg(&x) % 4 ? lcg(&x) % 3 : lcg(&x) % 24;
+		const uint8_t *data = big + m.rcv + off;
+		int want = model_put(&m, off, len, tcp_ring_space(&rb.ring));
+
+		CU_ASSERT_EQUAL_FATAL(tcp_rcvbuf_put(&rb, off, data, len), want);
+		model_check(&m);
+		if (lcg(&x) % 4 == 0) {
+			uint32_t r = lcg(&x) % (rb.ring.len + 1);
+
+			tcp_ring_consume(&rb.ring, r);
+			m.read += r;
+		}
+	}
 }
 
 /* ---- tcp_isn ---------------------------------------------------------- */
@@ -756,6 +934,7 @@ static void add_wheel_suite(void)
 	CU_add_test(s, "beyond one revolution", test_wheel_far_timer);
 	CU_add_test(s, "huge time jump", test_wheel_huge_jump);
 	CU_add_test(s, "armed count and past expiry", test_wheel_armed_count_and_past);
+	CU_add_test(s, "random against a model", test_wheel_random_model);
 }
 
 static void add_buf_suite(void)
@@ -769,6 +948,7 @@ static void add_buf_suite(void)
 	CU_add_test(s, "hole closes", test_ooo_hole_closes);
 	CU_add_test(s, "cut at free space", test_ooo_cut_at_space);
 	CU_add_test(s, "ninth range refused", test_ooo_ninth_range);
+	CU_add_test(s, "random against a model", test_rcvbuf_random_model);
 }
 
 static void add_isn_suite(void)

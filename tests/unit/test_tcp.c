@@ -1,0 +1,593 @@
+/*
+ * test_tcp: the TCP engine end to end on the in-memory link — our stack on
+ * both ends, a deterministic clock, seeded impairments and targeted drops.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <rte_ip.h>
+#include <rte_memcpy.h>
+#include <rte_tcp.h>
+
+#include "dataplane/tcp/tcp_impl.h"
+#include "tests/unit/suites.h"
+#include "tests/unit/tcp_harness.h"
+
+#define SEC 1000000ull
+#define PORT 25
+
+static struct rte_mempool *pool;
+static struct harness h;
+static struct h_app cli, srv;
+static uint8_t *pattern;
+#define PATTERN_LEN (4u << 20)
+
+static int suite_init(void)
+{
+	pool = rte_pktmbuf_pool_create("test_tcp", 16383, 256, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	pattern = malloc(PATTERN_LEN);
+	if (pool == NULL || pattern == NULL)
+		return -1;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < PATTERN_LEN; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		pattern[i] = (uint8_t)x;
+	}
+	return 0;
+}
+
+static int suite_fini(void)
+{
+	rte_mempool_free(pool);
+	free(pattern);
+	return 0;
+}
+
+static struct tcp_stack_conf base_conf(void)
+{
+	struct tcp_stack_conf c;
+
+	tcp_stack_conf_default(&c);
+	c.max_conns = 64;
+	c.time_wait_max = 64;
+	c.sndbuf = 65536;
+	c.rcvbuf = 65536;
+	return c;
+}
+
+static void start(const struct tcp_stack_conf *conf, const struct impair_conf *ab,
+		  const struct impair_conf *ba)
+{
+	CU_ASSERT_FATAL(h_init(&h, pool, conf, ab, ba) == 0);
+	h_app_init(&cli, PATTERN_LEN);
+	h_app_init(&srv, PATTERN_LEN);
+	CU_ASSERT_FATAL(h_listen(&h, 1, PORT, &srv) == 0);
+}
+
+static void stop(void)
+{
+	h_fini(&h);
+	h_app_fini(&cli);
+	h_app_fini(&srv);
+	/* Every mbuf came back: nothing leaked in the stacks or the link. */
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
+}
+
+static bool both_closed(void *arg)
+{
+	(void)arg;
+	return h_app_saw(&cli, TCP_EV_CLOSED, NULL) && h_app_saw(&srv, TCP_EV_CLOSED, NULL);
+}
+
+static bool connected(void *arg)
+{
+	(void)arg;
+	return cli.conn != NULL && srv.conn != NULL &&
+	       cli.conn->state == TCP_ESTABLISHED && srv.conn->state == TCP_ESTABLISHED;
+}
+
+static const struct tcp_stats *st(int side)
+{
+	return tcp_stack_stats(h.side[side].s);
+}
+
+/* --- handshake and transfer --------------------------------------------- */
+
+static void test_handshake(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h_connect(&h, 0, PORT, &cli));
+	CU_ASSERT(h_run_until(&h, SEC, connected, NULL));
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CONNECTED, NULL));
+	CU_ASSERT(cli.conn->ts_ok && cli.conn->ws_ok && cli.conn->sack_ok);
+	CU_ASSERT(srv.conn->ts_ok && srv.conn->ws_ok && srv.conn->sack_ok);
+	CU_ASSERT_EQUAL(cli.conn->snd_mss, 1460 - 12);
+	CU_ASSERT_EQUAL(cli.conn->snd_wscale, srv.conn->rcv_wscale);
+	CU_ASSERT_EQUAL(srv.conn->snd_una, srv.conn->iss + 1);
+	CU_ASSERT_EQUAL(cli.conn->rcv_nxt, srv.conn->iss + 1);
+	CU_ASSERT_EQUAL(st(0)->active_opens, 1);
+	CU_ASSERT_EQUAL(st(1)->passive_opens, 1);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, NULL));
+	stop();
+}
+
+/* LEN bytes each way under the given impairment, then an orderly close;
+ * every byte checked. */
+static void transfer(const struct impair_conf *imp, size_t len, uint64_t limit)
+{
+	struct tcp_stack_conf conf = base_conf();
+	int err = 1;
+
+	start(&conf, imp, imp);
+	cli.tx = pattern, cli.tx_len = len, cli.close_after_tx = true;
+	srv.tx = pattern + 1, srv.tx_len = len, srv.close_after_tx = true;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h_connect(&h, 0, PORT, &cli));
+	CU_ASSERT(h_run_until(&h, limit, both_closed, NULL));
+	CU_ASSERT_EQUAL(srv.rx_len, len);
+	CU_ASSERT_EQUAL(cli.rx_len, len);
+	CU_ASSERT(memcmp(srv.rx, pattern, RTE_MIN(len, srv.rx_len)) == 0);
+	CU_ASSERT(memcmp(cli.rx, pattern + 1, RTE_MIN(len, cli.rx_len)) == 0);
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_PEER_CLOSED, NULL));
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_PEER_CLOSED, NULL));
+	stop();
+}
+
+static void test_transfer_clean(void)
+{
+	transfer(NULL, 1u << 20, 30 * SEC);
+}
+
+static void test_transfer_delay(void)
+{
+	struct impair_conf imp = {.delay_us = 10000, .seed = 1};
+
+	transfer(&imp, 2u << 20, 60 * SEC);
+}
+
+static void test_transfer_impaired(void)
+{
+	static const uint32_t loss_ppm[] = {10000, 50000, 100000, 200000};
+
+	for (unsigned i = 0; i < RTE_DIM(loss_ppm); i++) {
+		struct impair_conf imp = {
+			.loss_ppm = loss_ppm[i], .dup_ppm = 10000, .reorder_ppm = 50000,
+			.corrupt_ppm = 5000, .delay_us = 5000, .jitter_us = 1000,
+			.reorder_delay_us = 3000, .seed = 100 + i,
+		};
+		transfer(&imp, i < 2 ? 1u << 20 : 256u << 10, 3600 * SEC);
+	}
+}
+
+/* --- losses at chosen places ------------------------------------------------ */
+
+struct drop_plan {
+	int side;
+	uint32_t nth[8];    /* drop these data segments (1-based) */
+	uint32_t seen;
+	bool all;           /* drop everything from this side */
+};
+
+static bool drop_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct drop_plan *p = arg;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+	uint32_t plen = rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
+
+	if (side != p->side)
+		return false;
+	if (p->all)
+		return true;
+	if (plen == 0)
+		return false;
+	p->seen++;
+	for (int i = 0; i < 8 && p->nth[i]; i++)
+		if (p->nth[i] == p->seen)
+			return true;
+	return false;
+}
+
+static void test_fast_retransmit(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct drop_plan plan = {.side = 0, .nth = {5}};
+	struct impair_conf imp = {.delay_us = 2000};
+
+	start(&conf, &imp, &imp);
+	h.filter = drop_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = 200000, cli.close_after_tx = true;
+	srv.close_after_tx = true;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT(h_run_until(&h, 10 * SEC, both_closed, NULL));
+	CU_ASSERT_EQUAL(srv.rx_len, 200000);
+	CU_ASSERT(memcmp(srv.rx, pattern, 200000) == 0);
+	CU_ASSERT(st(1)->dup_acks == 0);
+	CU_ASSERT(st(0)->dup_acks >= 3);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT(st(1)->ooo_segs >= 3);
+	stop();
+}
+
+/* Several holes in one window are all repaired, without a timeout. */
+static void test_several_holes(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct drop_plan plan = {.side = 0, .nth = {12, 15, 19, 22}};
+	struct impair_conf imp = {.delay_us = 2000};
+
+	start(&conf, &imp, &imp);
+	h.filter = drop_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = 400000, cli.close_after_tx = true;
+	srv.close_after_tx = true;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT(h_run_until(&h, 20 * SEC, both_closed, NULL));
+	CU_ASSERT_EQUAL(srv.rx_len, 400000);
+	CU_ASSERT(memcmp(srv.rx, pattern, 400000) == 0);
+	CU_ASSERT(st(0)->rexmit_fast + st(0)->rexmit_sack >= 4);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	stop();
+}
+
+static uint64_t rto_times[32];
+static int nrto;
+
+static bool record_rto(void *arg, int side, const struct rte_mbuf *m)
+{
+	(void)m;
+	if (side == 0 && nrto < 32)
+		rto_times[nrto++] = h.now;
+	return *(bool *)arg;
+}
+
+static void test_rto_backoff_give_up(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	bool drop = false;
+	int err = 0;
+
+	conf.data_retries = 5;
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	h.filter = record_rto, h.filter_arg = &drop;
+	drop = true;
+	nrto = 0;
+	tcp_send(cli.conn, "hello", 5);
+	CU_ASSERT(h_run_until(&h, 600 * SEC, both_closed, NULL) == false);
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CLOSED, &err));
+	CU_ASSERT_EQUAL(err, -ETIMEDOUT);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 5);
+	CU_ASSERT_EQUAL(st(0)->give_ups, 1);
+	/* original + 5 retransmissions + the RST; the gaps double */
+	CU_ASSERT_EQUAL(nrto, 7);
+	for (int i = 2; i < 6; i++) {
+		uint64_t a = rto_times[i] - rto_times[i - 1];
+		uint64_t b = rto_times[i + 1] - rto_times[i];
+
+		CU_ASSERT(b >= 2 * a - 2000 && b <= 2 * a + 2000);
+	}
+	tcp_abort(srv.conn);
+	stop();
+}
+
+/* --- windows ------------------------------------------------------------------ */
+
+static void test_zero_window_persist(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	conf.rcvbuf = 16384;
+	start(&conf, NULL, NULL);
+	srv.rx_stall = true;
+	cli.tx = pattern, cli.tx_len = 100000;
+	h_connect(&h, 0, PORT, &cli);
+	h_run(&h, 30 * SEC);
+	CU_ASSERT_EQUAL(srv.rx_len, 0);
+	CU_ASSERT_EQUAL(srv.conn->rcv.ring.len, 16384);
+	CU_ASSERT_EQUAL(cli.conn->snd_wnd, 0);
+	CU_ASSERT(st(0)->persist_probes >= 3);
+	CU_ASSERT(cli.conn->state == TCP_ESTABLISHED);
+	srv.rx_stall = false;
+	tcp_recv_resume(srv.conn);
+	h_run(&h, 5 * SEC);
+	CU_ASSERT_EQUAL(srv.rx_len, 100000);
+	CU_ASSERT(memcmp(srv.rx, pattern, 100000) == 0);
+	tcp_abort(cli.conn);
+	tcp_abort(srv.conn);
+	stop();
+}
+
+/* --- closing ------------------------------------------------------------------- */
+
+static void test_close_active_passive(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	struct tcp_conn *c = cli.conn, *s = srv.conn;
+
+	tcp_close(c);
+	CU_ASSERT_EQUAL(c->state, TCP_FIN_WAIT_1);
+	h_run(&h, 10000);
+	CU_ASSERT_EQUAL(c->state, TCP_FIN_WAIT_2);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_PEER_CLOSED, NULL));
+	/* half-close: the passive side still sends */
+	tcp_send(s, "late", 4);
+	h_run(&h, 10000);
+	CU_ASSERT_EQUAL(cli.rx_len, 4);
+	tcp_close(s);
+	CU_ASSERT_EQUAL(s->state, TCP_LAST_ACK);
+	h_run(&h, 10000);
+	CU_ASSERT(both_closed(NULL));
+	CU_ASSERT_EQUAL(st(0)->time_wait, 1);     /* the active closer waits */
+	CU_ASSERT_EQUAL(st(1)->time_wait, 0);
+	h_run(&h, 61 * SEC);
+	CU_ASSERT_EQUAL(st(0)->time_wait, 0);
+	CU_ASSERT_EQUAL(st(0)->time_wait_expired, 1);
+	stop();
+}
+
+static void test_simultaneous_close(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 5000};
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	struct tcp_conn *c = cli.conn, *s = srv.conn;
+
+	tcp_close(c);
+	tcp_close(s);
+	h_run(&h, 7000);           /* the FINs cross */
+	CU_ASSERT_EQUAL(c->state, TCP_CLOSING);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSING);
+	h_run(&h, 20000);
+	CU_ASSERT(both_closed(NULL));
+	CU_ASSERT_EQUAL(st(0)->time_wait, 1);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	stop();
+}
+
+static void test_simultaneous_open(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 5000};
+	int err;
+
+	conf.port_lo = conf.port_hi = 40001;
+	start(&conf, &imp, &imp);
+	tcp_unlisten(h.side[1].s, H_ADDR_B, PORT);
+	/* A:40001 → B:40001 and B:40001 → A:40001 at the same moment */
+	cli.conn = tcp_connect(h.side[0].s, H_ADDR_A, H_ADDR_B, 40001, &h_ops, &cli, &err);
+	srv.conn = tcp_connect(h.side[1].s, H_ADDR_B, H_ADDR_A, 40001, &h_ops, &srv, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cli.conn);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(srv.conn);
+	CU_ASSERT(h_run_until(&h, SEC, connected, NULL));
+	tcp_send(cli.conn, "ab", 2);
+	tcp_send(srv.conn, "xyz", 3);
+	h_run(&h, 50000);
+	CU_ASSERT_EQUAL(srv.rx_len, 2);
+	CU_ASSERT_EQUAL(cli.rx_len, 3);
+	tcp_abort(cli.conn);
+	tcp_abort(srv.conn);
+	stop();
+}
+
+/* --- resets -------------------------------------------------------------------- */
+
+/* Inject a segment into side TO as if from the other side. */
+static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+		       uint8_t flags, int flip_byte);
+
+static void inject(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	inject_bad(to, target, seq, ack, flags, -1);
+}
+
+/* The same, with one bit of byte FLIP_BYTE flipped after the checksum. */
+static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+		       uint8_t flags, int flip_byte)
+{
+	struct {
+		struct rte_ipv4_hdr ip;
+		struct rte_tcp_hdr th;
+	} __rte_packed f = {
+		.ip = {.version_ihl = RTE_IPV4_VHL_DEF,
+		       .total_length = rte_cpu_to_be_16(40),
+		       .time_to_live = 64, .next_proto_id = IPPROTO_TCP,
+		       .src_addr = rte_cpu_to_be_32(target->key.raddr),
+		       .dst_addr = rte_cpu_to_be_32(target->key.laddr)},
+		.th = {.src_port = rte_cpu_to_be_16(target->key.rport),
+		       .dst_port = rte_cpu_to_be_16(target->key.lport),
+		       .sent_seq = rte_cpu_to_be_32(seq),
+		       .recv_ack = rte_cpu_to_be_32(ack),
+		       .data_off = 5 << 4, .tcp_flags = flags,
+		       .rx_win = rte_cpu_to_be_16(1000)},
+	};
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	f.th.cksum = rte_ipv4_udptcp_cksum(&f.ip, &f.th);
+	if (flip_byte >= 0)
+		((uint8_t *)&f)[flip_byte] ^= 0x04;
+	CU_ASSERT_FATAL(m != NULL);
+	rte_memcpy(rte_pktmbuf_append(m, sizeof(f)), &f, sizeof(f));
+	m->l3_len = 20;
+	tcp_input(h.side[to].s, m, h.now);
+}
+
+static void test_rst_and_challenge_ack(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	int err = 0;
+
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	struct tcp_conn *s = srv.conn;
+
+	/* in the window but not exact: a challenge ACK, no reset (RFC 5961) */
+	inject(1, s, s->rcv_nxt + 100, 0, RTE_TCP_RST_FLAG);
+	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
+	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
+	/* outside the window: dropped silently */
+	inject(1, s, s->rcv_nxt + 1000000, 0, RTE_TCP_RST_FLAG);
+	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
+	/* a SYN on an established connection: challenge ACK */
+	inject(1, s, s->rcv_nxt + 5, 0, RTE_TCP_SYN_FLAG);
+	CU_ASSERT_EQUAL(st(1)->challenge_acks, 2);
+	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
+	/* an ACK for data never sent: ACKed back and dropped */
+	inject(1, s, s->rcv_nxt, s->snd_max + 5000, RTE_TCP_ACK_FLAG);
+	CU_ASSERT_EQUAL(st(1)->drop_bad_ack, 1);
+	/* a corrupted exact RST is caught by the checksum */
+	for (int b = 20; b < 40; b++)
+		inject_bad(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG, b);
+	CU_ASSERT_EQUAL(st(1)->drop_cksum, 20);
+	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
+	/* exact: reset */
+	inject(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err));
+	CU_ASSERT_EQUAL(err, -ECONNRESET);
+	h_run(&h, SEC);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+static void test_refused(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	int err = 0;
+
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT + 1, &cli);       /* nobody listens there */
+	h_run(&h, SEC);
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CLOSED, &err));
+	CU_ASSERT_EQUAL(err, -ECONNREFUSED);
+	CU_ASSERT_EQUAL(st(1)->drop_no_conn, 1);
+	stop();
+}
+
+/* --- SYN cookies, wraparound, scale ---------------------------------------------- */
+
+static void test_syn_cookie(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	conf.syn_backlog = 0;                   /* every SYN gets a cookie */
+	start(&conf, NULL, NULL);
+	cli.tx = pattern, cli.tx_len = 50000, cli.close_after_tx = true;
+	srv.close_after_tx = true;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT(h_run_until(&h, 10 * SEC, both_closed, NULL));
+	CU_ASSERT_EQUAL(st(1)->syn_cookies_sent, 1);
+	CU_ASSERT_EQUAL(st(1)->syn_cookies_ok, 1);
+	CU_ASSERT_EQUAL(srv.rx_len, 50000);
+	CU_ASSERT(memcmp(srv.rx, pattern, 50000) == 0);
+	stop();
+}
+
+static uint32_t isn_near_wrap(void *arg, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	(void)arg, (void)la, (void)lp, (void)ra, (void)rp;
+	return 0xffffffffu - 3000;
+}
+
+static void test_wraparound(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	tcp_stack_set_isn(h.side[0].s, isn_near_wrap, NULL);
+	tcp_stack_set_isn(h.side[1].s, isn_near_wrap, NULL);
+	cli.tx = pattern, cli.tx_len = 300000, cli.close_after_tx = true;
+	srv.tx = pattern + 7, srv.tx_len = 300000, srv.close_after_tx = true;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT(h_run_until(&h, 20 * SEC, both_closed, NULL));
+	CU_ASSERT_EQUAL(srv.rx_len, 300000);
+	CU_ASSERT_EQUAL(cli.rx_len, 300000);
+	CU_ASSERT(memcmp(srv.rx, pattern, 300000) == 0);
+	CU_ASSERT(memcmp(cli.rx, pattern + 7, 300000) == 0);
+	stop();
+}
+
+#define MANY 10000
+
+static void test_many_connections(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	static struct h_app apps[MANY];
+	struct h_app echo;
+	unsigned done = 0, ok = 0;
+
+	conf.max_conns = MANY + 16;
+	conf.time_wait_max = MANY + 16;
+	conf.sndbuf = conf.rcvbuf = 4096;
+	start(&conf, NULL, NULL);
+	tcp_unlisten(h.side[1].s, H_ADDR_B, PORT);
+	h_app_init(&echo, 0);
+	echo.echo = true;
+	CU_ASSERT_FATAL(h_listen(&h, 1, PORT, &echo) == 0);
+	for (unsigned i = 0; i < MANY; i++) {
+		h_app_init(&apps[i], 128);
+		apps[i].tx = pattern + i, apps[i].tx_len = 100;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h_connect(&h, 0, PORT, &apps[i]));
+	}
+	h_run(&h, 2 * SEC);
+	CU_ASSERT_EQUAL(st(0)->conns, MANY);
+	CU_ASSERT_EQUAL(st(1)->conns, MANY);
+	for (unsigned i = 0; i < MANY; i++) {
+		ok += apps[i].rx_len == 100 && memcmp(apps[i].rx, pattern + i, 100) == 0;
+		if (apps[i].conn != NULL)
+			tcp_close(apps[i].conn);
+	}
+	CU_ASSERT_EQUAL(ok, MANY);
+	h_run(&h, 2 * SEC);
+	for (unsigned i = 0; i < MANY; i++) {
+		done += h_app_saw(&apps[i], TCP_EV_CLOSED, NULL);
+		h_app_fini(&apps[i]);
+	}
+	CU_ASSERT_EQUAL(done, MANY);
+	CU_ASSERT_EQUAL(st(0)->conns, 0);
+	CU_ASSERT_EQUAL(st(1)->conns, 0);
+	CU_ASSERT_EQUAL(st(0)->time_wait, MANY);
+	CU_ASSERT_EQUAL(st(0)->mem_bytes, 0);
+	stop();
+	h_app_fini(&echo);
+}
+
+void test_tcp_register(void)
+{
+	CU_pSuite s = CU_add_suite("tcp", suite_init, suite_fini);
+
+	CU_add_test(s, "handshake and options", test_handshake);
+	CU_add_test(s, "transfer both ways, clean", test_transfer_clean);
+	CU_add_test(s, "transfer with 10 ms delay", test_transfer_delay);
+	CU_add_test(s, "transfer under 1-20% loss, dup, reorder, corruption", test_transfer_impaired);
+	CU_add_test(s, "fast retransmit after 3 dup ACKs", test_fast_retransmit);
+	CU_add_test(s, "several holes in one window", test_several_holes);
+	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
+	CU_add_test(s, "zero window and persist", test_zero_window_persist);
+	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);
+	CU_add_test(s, "simultaneous close", test_simultaneous_close);
+	CU_add_test(s, "simultaneous open", test_simultaneous_open);
+	CU_add_test(s, "RST and challenge ACKs", test_rst_and_challenge_ack);
+	CU_add_test(s, "connection refused", test_refused);
+	CU_add_test(s, "SYN cookie handshake", test_syn_cookie);
+	CU_add_test(s, "sequence wraparound", test_wraparound);
+	CU_add_test(s, "10,000 concurrent connections", test_many_connections);
+}

@@ -614,16 +614,31 @@ static int load_worker(const struct loader *ld, const config_setting_t *root,
 			NULL);
 }
 
+/* One optional integer key of a group, stored through a uint32_t. */
+struct uint_key {
+	const char *name;
+	uint32_t lo, hi, dflt;
+	uint32_t *dst;
+};
+
+static int get_uints(const struct loader *ld, const config_setting_t *g,
+		     const struct uint_key *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = get_uint(ld, g, k[i].name, k[i].lo, k[i].hi, k[i].dflt,
+				  k[i].dst, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int load_arp(const struct loader *ld, const config_setting_t *root,
 		    struct conf *out)
 {
 	static const char *const keys[] = {"timeout", "retry_ms", "retries",
 					   "pending", "entries", NULL};
-	const struct {
-		const char *name;
-		uint32_t lo, hi, dflt;
-		uint32_t *dst;
-	} k[] = {
+	const struct uint_key k[] = {
 		{"timeout", 1, 86400, 300, &out->arp_timeout_s},
 		{"retry_ms", 10, 60000, 1000, &out->arp_retry_ms},
 		{"retries", 1, 20, 3, &out->arp_retries},
@@ -635,12 +650,99 @@ static int load_arp(const struct loader *ld, const config_setting_t *root,
 
 	if ((rc = get_group(ld, root, "arp", false, keys, &g)) < 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-		rc = get_uint(ld, g, k[i].name, k[i].lo, k[i].hi, k[i].dflt,
-			      k[i].dst, NULL);
+	return get_uints(ld, g, k, sizeof(k) / sizeof(k[0]));
+}
+
+/* "tcp": the per-worker TCP stack's limits and timers. */
+static int load_tcp(const struct loader *ld, const config_setting_t *root,
+		    struct conf *out)
+{
+	static const char *const keys[] = {
+		"max_conns", "time_wait_max", "syn_backlog", "sndbuf", "rcvbuf",
+		"mss", "time_wait_s", "keepalive_s", "port_lo", "port_hi", NULL};
+	struct tcp_stack_conf *t = &out->tcp;
+	uint32_t mss, tw_s, ka_s, lo, hi;
+	const struct uint_key k[] = {
+		{"max_conns", 16, 1u << 20, t->max_conns, &t->max_conns},
+		{"time_wait_max", 16, 1u << 22, t->time_wait_max, &t->time_wait_max},
+		{"syn_backlog", 0, 65535, t->syn_backlog, &t->syn_backlog},
+		{"mss", 536, 1460, t->mss, &mss},
+		{"time_wait_s", 1, 240, t->time_wait_us / 1000000, &tw_s},
+		{"keepalive_s", 0, 86400, 0, &ka_s},
+		{"port_lo", 1024, 65535, t->port_lo, &lo},
+		{"port_hi", 1024, 65535, t->port_hi, &hi},
+	};
+	static const char *const bufs[] = {"sndbuf", "rcvbuf"};
+	uint32_t *buf_dst[] = {&t->sndbuf, &t->rcvbuf};
+	const config_setting_t *g, *s;
+	int rc;
+
+	if ((rc = get_group(ld, root, "tcp", false, keys, &g)) < 0 ||
+	    (rc = get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		rc = get_uint(ld, g, bufs[i], 4096, 1u << 24, *buf_dst[i], buf_dst[i], &s);
 		if (rc < 0)
 			return rc;
+		if (*buf_dst[i] & (*buf_dst[i] - 1))
+			return fail_at(ld, s, "must be a power of two, got %u", *buf_dst[i]);
 	}
+	if (lo > hi)
+		return fail_at(ld, config_setting_get_member(g, "port_lo"),
+			       "must not exceed port_hi (%u), got %u", hi, lo);
+	t->mss = (uint16_t)mss;
+	t->time_wait_us = tw_s * 1000000u;
+	t->keepalive_idle_us = (uint64_t)ka_s * 1000000u;
+	t->port_lo = (uint16_t)lo;
+	t->port_hi = (uint16_t)hi;
+	return 0;
+}
+
+/* Optional boolean NAME of GROUP (false when absent). */
+static int get_bool(const struct loader *ld, const config_setting_t *group,
+		    const char *name, bool *out)
+{
+	const config_setting_t *s =
+		group ? config_setting_get_member(group, name) : NULL;
+	int rc;
+
+	*out = false;
+	if (s == NULL)
+		return 0;
+	if ((rc = need_type(ld, s, CONFIG_TYPE_BOOL, "true or false")) < 0)
+		return rc;
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+/* "diag": the TCP echo and discard services, off unless given a port. */
+static int load_diag(const struct loader *ld, const config_setting_t *root,
+		     struct conf *out)
+{
+	static const char *const keys[] = {"echo_port", "discard_port", "send", NULL};
+	uint32_t echo, discard;
+	const struct uint_key k[] = {
+		{"echo_port", 0, 65535, 0, &echo},
+		{"discard_port", 0, 65535, 0, &discard},
+	};
+	const config_setting_t *g;
+	int rc;
+
+	if ((rc = get_group(ld, root, "diag", false, keys, &g)) < 0 ||
+	    (rc = get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
+		return rc;
+	if (echo != 0 && echo == discard)
+		return fail_at(ld, config_setting_get_member(g, "discard_port"),
+			       "must differ from echo_port (%u)", echo);
+	for (int i = 0; i < 2; i++)
+		if (k[i].dst[0] >= out->tcp.port_lo && k[i].dst[0] <= out->tcp.port_hi)
+			return fail_at(ld, config_setting_get_member(g, k[i].name),
+				       "%u is inside tcp.port_lo..port_hi (%u..%u)",
+				       k[i].dst[0], out->tcp.port_lo, out->tcp.port_hi);
+	if ((rc = get_bool(ld, g, "send", &out->diag.send)) < 0)
+		return rc;
+	out->diag.echo_port = (uint16_t)echo;
+	out->diag.discard_port = (uint16_t)discard;
 	return 0;
 }
 
@@ -799,6 +901,24 @@ static int load_port_rings(const struct loader *ld, const config_setting_t *g,
 	return 0;
 }
 
+/* "impair": the spec of drivers/impair.h, for lab runs against real peers. */
+static int load_port_impair(const struct loader *ld, const config_setting_t *g,
+			    struct conf_port *p)
+{
+	char err[CONF_ERR_LEN / 2];
+	const config_setting_t *s;
+	const char *spec;
+	int rc;
+
+	if ((rc = get_string(ld, g, "impair", false, CONF_ANY_LEN, &spec, &s)) < 0 ||
+	    spec == NULL)
+		return rc;
+	if (impair_parse(spec, &p->impair, err, sizeof(err)) < 0)
+		return fail_at(ld, s, "%s", err);
+	p->impaired = true;
+	return 0;
+}
+
 static bool same_device(const char *a, const char *b)
 {
 	size_t n = strcspn(a, ",");
@@ -844,7 +964,7 @@ static int load_port(const struct loader *ld, const config_setting_t *g,
 		     struct conf *c, unsigned i)
 {
 	static const char *const keys[] = {"name", "device", "address", "gateway",
-					   "rx_desc", "tx_desc", NULL};
+					   "rx_desc", "tx_desc", "impair", NULL};
 	struct conf_port *p = &c->ports[i];
 	struct port_src src = {0};
 	int rc;
@@ -855,7 +975,8 @@ static int load_port(const struct loader *ld, const config_setting_t *g,
 	    (rc = load_port_device(ld, g, p, &src)) < 0 ||
 	    (rc = load_port_address(ld, g, p, &src)) < 0 ||
 	    (rc = load_port_gateway(ld, g, p)) < 0 ||
-	    (rc = load_port_rings(ld, g, p)) < 0)
+	    (rc = load_port_rings(ld, g, p)) < 0 ||
+	    (rc = load_port_impair(ld, g, p)) < 0)
 		return rc;
 	return check_port_pairs(ld, c, i, &src);
 }
@@ -889,7 +1010,7 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 		     struct conf *out)
 {
 	static const char *const keys[] = {"eal", "control", "worker", "ports",
-					   "arp", "mbufs", NULL};
+					   "arp", "mbufs", "tcp", "diag", NULL};
 	int rc;
 
 	if ((rc = check_keys(ld, root, keys)) < 0 ||
@@ -897,7 +1018,9 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 	    (rc = load_control(ld, root, out)) < 0 ||
 	    (rc = load_worker(ld, root, out)) < 0 ||
 	    (rc = load_ports(ld, root, out)) < 0 ||
-	    (rc = load_arp(ld, root, out)) < 0)
+	    (rc = load_arp(ld, root, out)) < 0 ||
+	    (rc = load_tcp(ld, root, out)) < 0 ||
+	    (rc = load_diag(ld, root, out)) < 0)
 		return rc;
 	return get_uint(ld, root, "mbufs", 1023, 1048575, 8191, &out->mbufs, NULL);
 }
@@ -932,6 +1055,7 @@ static int load(const struct loader *ld, const char *text, struct conf *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->tcp = (struct tcp_stack_conf)TCP_STACK_CONF_DEFAULT;
 	if (ld->err != NULL && ld->errlen > 0)
 		ld->err[0] = '\0';
 	rc = load_text(ld, text, out);

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/tcp/tcp.h"
+#include "drivers/impair.h"
+
 #define CONF_MAX_PORTS     8
 #define CONF_MAX_EAL_ARGS  64
 #define CONF_NAME_LEN      32
@@ -25,6 +28,15 @@ struct conf_port {
 	uint8_t prefix;               /* 1..32 */
 	uint32_t gateway;             /* IPv4 host order, 0 = none */
 	uint16_t rx_desc, tx_desc;    /* descriptor ring sizes */
+	bool impaired;                /* frames both ways go through impair */
+	struct impair_conf impair;    /* from the "impair" spec string */
+};
+
+/* The diagnostic TCP services (0 = off). */
+struct conf_diag {
+	uint16_t echo_port;           /* RFC 862 */
+	uint16_t discard_port;        /* RFC 863 */
+	bool send;                    /* sluicectl diag-send may open connections */
 };
 
 struct conf {
@@ -41,6 +53,8 @@ struct conf {
 	uint32_t arp_entries_max;  /* ARP cache size per worker */
 	uint32_t idle_sleep_us;    /* worker sleep after an empty poll round; 0 = pure busy poll */
 	uint32_t mbufs;            /* mbufs in the packet pool */
+	struct tcp_stack_conf tcp; /* per worker */
+	struct conf_diag diag;
 };
 
 /*

@@ -56,7 +56,8 @@ struct ctl_client {
 struct ctl_command {
 	const char *name;
 	const char *description;
-	struct json_object *(*run)(const struct ctl_ctx *ctx);
+	struct json_object *(*run)(const struct ctl_ctx *ctx);  /* no arguments */
+	ctl_args_fn run_args;                                   /* or with them */
 };
 
 static uint64_t now_ns(void)
@@ -159,6 +160,8 @@ static const struct ctl_command ctl_commands[] = {
 	{"status", "version, uptime, number of ports and workers, link states",
 	 status_json},
 	{"help", "the commands this server understands", help_json},
+	{"diag-send", "open diagnostic TCP connections that send a pattern: "
+	 "{\"addr\", \"port\", \"bytes\", \"conns\"}", NULL, ctl_diag_send_json},
 };
 
 #define CTL_NB_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -233,14 +236,17 @@ static struct json_object *error_response(const char *msg)
 }
 
 static struct json_object *run_command(const struct ctl_ctx *ctx,
-				       const struct ctl_command *cmd)
+				       const struct ctl_command *cmd,
+				       struct json_object *req)
 {
-	struct json_object *result = cmd->run(ctx);
-	char msg[96];
+	char err[128] = "", msg[192];
+	struct json_object *result = cmd->run != NULL
+		? cmd->run(ctx) : cmd->run_args(ctx, req, err, sizeof(err));
 
 	if (result != NULL)
 		return ok_response(result);
-	snprintf(msg, sizeof(msg), "%s: out of memory", cmd->name);
+	snprintf(msg, sizeof(msg), "%s: %s", cmd->name,
+		 err[0] != '\0' ? err : "out of memory");
 	return error_response(msg);
 }
 
@@ -260,7 +266,7 @@ static struct json_object *dispatch(const struct ctl_ctx *ctx,
 	name = json_object_get_string(cmd);
 	for (unsigned i = 0; i < CTL_NB_COMMANDS; i++)
 		if (strcmp(name, ctl_commands[i].name) == 0)
-			return run_command(ctx, &ctl_commands[i]);
+			return run_command(ctx, &ctl_commands[i], req);
 	snprintf(msg, sizeof(msg), "unknown command: %.64s", name);
 	return error_response(msg);
 }

@@ -13,13 +13,26 @@
 #include <rte_config.h>
 
 #include "control/config.h"
+#include "dataplane/diag.h"
 #include "dataplane/stats.h"
+#include "dataplane/tcp/tcp_stats.h"
 
 #define CTL_MAX_CLIENTS 16
 
 struct ctl_worker {
 	unsigned lcore;
 	const struct worker_stats *stats;
+	const struct tcp_stats *tcp;
+	const struct diag_stats *diag;
+};
+
+/* What the control plane asks of the daemon (set by sluiced; tests point
+ * them at fakes).  Each returns 0 or a negative errno. */
+struct ctl_hooks {
+	/* open CONNS diag send connections to RADDR:RPORT, BYTES each */
+	int (*diag_send)(void *arg, uint32_t raddr, uint16_t rport,
+			 uint32_t conns, uint64_t bytes);
+	void *arg;
 };
 
 struct ctl_client;
@@ -29,6 +42,7 @@ struct ctl_ctx {
 	uint16_t port_id[CONF_MAX_PORTS]; /* ethdev id of conf->ports[i] */
 	unsigned nb_workers;
 	struct ctl_worker worker[RTE_MAX_LCORE];
+	struct ctl_hooks hooks;
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];
@@ -46,5 +60,16 @@ void ctl_close(struct ctl_ctx *ctx);
 
 /* The result object of the "stats" command (new reference). */
 struct json_object *ctl_stats_json(const struct ctl_ctx *ctx);
+
+/* A command with arguments: the result object, or NULL with ERR set (an
+ * empty ERR means out of memory). */
+typedef struct json_object *(*ctl_args_fn)(const struct ctl_ctx *ctx,
+					   struct json_object *req, char *err,
+					   size_t errlen);
+
+/* "diag-send" (ctl_diag.c). */
+struct json_object *ctl_diag_send_json(const struct ctl_ctx *ctx,
+				       struct json_object *req, char *err,
+				       size_t errlen);
 
 #endif

@@ -278,6 +278,85 @@ static struct json_object *worker_ports_json(const struct ctl_ctx *ctx,
 	return arr;
 }
 
+/* ---- TCP and the diag services ------------------------------------------ */
+
+/* Add one worker's TCP counters into *sum (NULL: a worker without TCP). */
+static void add_tcp(struct tcp_stats *sum, const struct tcp_stats *t)
+{
+	if (t == NULL)
+		return;
+#define ADD(name) sum->name += STATS_GET(t->name);
+	TCP_STATS_FIELDS(ADD)
+	ADD(conns) ADD(time_wait) ADD(mem_bytes)
+#undef ADD
+}
+
+static struct json_object *tcp_json(const struct tcp_stats *t)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+#define PUT(name) || put_u64(obj, #name, t->name)
+	if (0 TCP_STATS_FIELDS(PUT) PUT(conns) PUT(time_wait) PUT(mem_bytes)) {
+#undef PUT
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static void add_diag(struct diag_stats *sum, const struct diag_stats *d)
+{
+	if (d == NULL)
+		return;
+	sum->accepted += STATS_GET(d->accepted);
+	sum->sends += STATS_GET(d->sends);
+	sum->sends_ok += STATS_GET(d->sends_ok);
+	sum->sends_failed += STATS_GET(d->sends_failed);
+	sum->bytes_in += STATS_GET(d->bytes_in);
+	sum->bytes_out += STATS_GET(d->bytes_out);
+	sum->no_mem += STATS_GET(d->no_mem);
+}
+
+static struct json_object *diag_json(const struct diag_stats *d)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	if (put_u64(obj, "accepted", d->accepted) ||
+	    put_u64(obj, "sends", d->sends) ||
+	    put_u64(obj, "sends_ok", d->sends_ok) ||
+	    put_u64(obj, "sends_failed", d->sends_failed) ||
+	    put_u64(obj, "bytes_in", d->bytes_in) ||
+	    put_u64(obj, "bytes_out", d->bytes_out) ||
+	    put_u64(obj, "no_mem", d->no_mem)) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* "tcp" and "diag" of one worker (W < nb_workers) or, W = -1, of all. */
+static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int w)
+{
+	struct tcp_stats t;
+	struct diag_stats d;
+
+	memset(&t, 0, sizeof(t));
+	memset(&d, 0, sizeof(d));
+	for (unsigned i = 0; i < nb_workers(ctx); i++) {
+		if (w >= 0 && (unsigned)w != i)
+			continue;
+		add_tcp(&t, ctx->worker[i].tcp);
+		add_diag(&d, ctx->worker[i].diag);
+	}
+	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)))
+		return -ENOMEM;
+	return 0;
+}
+
 /* One entry of "workers".  A worker without counters shows only its lcore. */
 static struct json_object *worker_json(const struct ctl_ctx *ctx, unsigned w)
 {
@@ -294,7 +373,11 @@ static struct json_object *worker_json(const struct ctl_ctx *ctx, unsigned w)
 	    put_u64(obj, "busy_polls", STATS_GET(ws->busy_polls)) ||
 	    put_u64(obj, "arp_entries", STATS_GET(ws->arp_entries)) ||
 	    put_u64(obj, "arp_pending", STATS_GET(ws->arp_pending)) ||
-	    put(obj, "ports", worker_ports_json(ctx, ws)))
+	    put_u64(obj, "tcp_redirect_out", STATS_GET(ws->tcp_redirect_out)) ||
+	    put_u64(obj, "tcp_redirect_in", STATS_GET(ws->tcp_redirect_in)) ||
+	    put_u64(obj, "tcp_redirect_drops", STATS_GET(ws->tcp_redirect_drops)) ||
+	    put(obj, "ports", worker_ports_json(ctx, ws)) ||
+	    put_tcp_diag(obj, ctx, (int)w))
 		goto fail;
 	return obj;
 fail:
@@ -340,6 +423,7 @@ struct json_object *ctl_stats_json(const struct ctl_ctx *ctx)
 		return NULL;
 	if (put_u64(obj, "uptime_s", uptime_s(ctx)) ||
 	    put(obj, "ports", ports_json(ctx)) ||
+	    put_tcp_diag(obj, ctx, -1) ||
 	    put(obj, "workers", workers_json(ctx))) {
 		json_object_put(obj);
 		return NULL;

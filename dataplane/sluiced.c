@@ -132,12 +132,30 @@ static int workers_create(struct daemon *d)
 	uint16_t q = 0;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct worker *w = worker_create(&d->workers, lcore, q++, &d->conf,
+		struct worker *w = worker_create(&d->workers, lcore, q++,
+						 rte_lcore_count() - 1, &d->conf,
 						 d->port, d->pool);
 
 		if (w == NULL)
 			return fail("cannot allocate a worker");
 		d->workers.w[d->workers.n++] = w;
+	}
+	return 0;
+}
+
+/* ctl_hooks.diag_send: spread CONNS over the workers. */
+static int post_diag_send(void *arg, uint32_t raddr, uint16_t rport, uint32_t conns,
+		     uint64_t bytes)
+{
+	struct daemon *d = arg;
+	unsigned n = d->workers.n;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t share = conns / n + (i < conns % n);
+		int rc = share == 0 ? 0 : worker_post_diag_send(d->workers.w[i], raddr,
+								 rport, share, bytes);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -155,7 +173,10 @@ static int control_open(struct daemon *d)
 	for (unsigned i = 0; i < d->workers.n; i++) {
 		c->worker[i].lcore = d->workers.w[i]->lcore;
 		c->worker[i].stats = &d->workers.w[i]->stats;
+		c->worker[i].tcp = tcp_stack_stats(d->workers.w[i]->tcp);
+		c->worker[i].diag = &d->workers.w[i]->diag.stats;
 	}
+	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {
@@ -177,6 +198,12 @@ static int links_wait(struct daemon *d)
 	return 0;
 }
 
+static void logs_drain(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->workers.n; i++)
+		wlog_drain(&d->workers.w[i]->log, stderr);
+}
+
 static void serve(struct daemon *d)
 {
 	for (unsigned i = 0; i < d->workers.n; i++)
@@ -184,11 +211,14 @@ static void serve(struct daemon *d)
 				      d->workers.w[i]->lcore);
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop_requested(d->sigfd))
-		ctl_poll(&d->ctl, 100);
+	while (!stop_requested(d->sigfd)) {
+		ctl_poll(&d->ctl, 20);
+		logs_drain(d);
+	}
 	fprintf(stderr, "sluiced: stopping\n");
 	__atomic_store_n(&d->workers.quit, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	logs_drain(d);
 }
 
 static void shutdown_all(struct daemon *d, bool eal_up)

@@ -55,6 +55,9 @@ struct worker_stats {
 	uint64_t arp_pending;   /* gauge: neighbours waiting for a reply */
 	uint64_t polls;         /* poll rounds */
 	uint64_t busy_polls;    /* poll rounds that received something */
+	uint64_t tcp_redirect_out;   /* segments passed to their owner worker */
+	uint64_t tcp_redirect_in;    /* ... received from another worker */
+	uint64_t tcp_redirect_drops; /* ... lost to the owner's full ring */
 } __rte_cache_aligned;
 
 /* Single-writer update: the owning worker only. */

@@ -1,6 +1,7 @@
 /*
  * worker: the NIC-core poll loop — see worker.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,10 +10,14 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "dataplane/net/ipv4.h"
+#include "dataplane/net/route.h"
 #include "dataplane/worker.h"
 
-#define WORKER_TIMER_US  50000   /* ARP retries/expiry granularity */
-#define NEIGH_RING_SIZE  1024
+#define WORKER_TIMER_US    50000   /* ARP retries/expiry granularity */
+#define NEIGH_RING_SIZE    1024
+#define REDIRECT_RING_SIZE 4096
+#define CMD_RING_SIZE      64
 
 struct neigh_msg {
 	uint32_t ip;
@@ -22,33 +27,61 @@ struct neigh_msg {
 	uint32_t pad2;
 };
 
+struct worker_cmd {
+	uint32_t raddr;
+	uint16_t rport;
+	uint32_t conns;
+	uint64_t bytes;
+};
+
 static uint64_t now_us(const struct worker *w)
 {
 	return rte_get_tsc_cycles() / w->cycles_per_us;
 }
 
-static void flush_port(struct worker *w, unsigned iface)
+/* --- TX ------------------------------------------------------------------ */
+
+static void tx_burst(struct worker *w, unsigned iface, struct rte_mbuf **pkts,
+		     uint16_t n)
 {
-	struct worker_txq *q = &w->txq[iface];
 	struct stats_port *st = &w->stats.port[iface];
 	uint16_t sent, i;
 	uint64_t bytes = 0;
 
-	if (q->n == 0)
-		return;
-	sent = rte_eth_tx_burst(w->net.iface[iface].port_id, w->queue, q->pkts, q->n);
-	if (sent < q->n)
+	sent = rte_eth_tx_burst(w->net.iface[iface].port_id, w->queue, pkts, n);
+	if (sent < n)
 		sent += rte_eth_tx_burst(w->net.iface[iface].port_id, w->queue,
-					 q->pkts + sent, q->n - sent);
+					 pkts + sent, n - sent);
 	for (i = 0; i < sent; i++)
-		bytes += rte_pktmbuf_pkt_len(q->pkts[i]);
-	for (; i < q->n; i++)
-		rte_pktmbuf_free(q->pkts[i]);
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	for (; i < n; i++)
+		rte_pktmbuf_free(pkts[i]);
 	STATS_ADD(st->tx_pkts, sent);
 	STATS_ADD(st->tx_bytes, bytes);
-	if (sent < q->n)
-		STATS_ADD(st->drops[DROP_TX_FULL], q->n - sent);
+	if (sent < n)
+		STATS_ADD(st->drops[DROP_TX_FULL], n - sent);
+}
+
+/* Send what is buffered for IFACE, through its impairment stage if any
+ * (which then releases whatever has come due). */
+static void flush_port(struct worker *w, unsigned iface)
+{
+	struct worker_txq *q = &w->txq[iface];
+	struct impair *imp = w->imp_tx[iface];
+	struct rte_mbuf *due[WORKER_BURST];
+	uint16_t n;
+
+	if (imp == NULL) {
+		if (q->n != 0)
+			tx_burst(w, iface, q->pkts, q->n);
+		q->n = 0;
+		return;
+	}
+	if (q->n != 0)
+		impair_push(imp, q->pkts, q->n, w->now);
 	q->n = 0;
+	while ((n = impair_pull(imp, due, WORKER_BURST, w->now)) != 0)
+		tx_burst(w, iface, due, n);
 }
 
 static void tx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m)
@@ -60,6 +93,8 @@ static void tx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m)
 	if (q->n == WORKER_BURST)
 		flush_port(w, iface);
 }
+
+/* --- ARP news --------------------------------------------------------------- */
 
 static void neigh_notify(struct net_ctx *ctx, unsigned iface, uint32_t ip,
 			 const struct rte_ether_addr *mac)
@@ -73,25 +108,161 @@ static void neigh_notify(struct net_ctx *ctx, unsigned iface, uint32_t ip,
 			rte_ring_enqueue_elem(self->set->w[i]->neigh, &msg, sizeof(msg));
 }
 
-static void neigh_drain(struct worker *w, uint64_t now)
+static void neigh_drain(struct worker *w)
 {
 	struct neigh_msg msg[WORKER_BURST];
 	unsigned n = rte_ring_dequeue_burst_elem(w->neigh, msg, sizeof(msg[0]),
 						 WORKER_BURST, NULL);
 
 	for (unsigned i = 0; i < n; i++)
-		arp_learn(&w->net, msg[i].iface, msg[i].ip, &msg[i].mac, now);
+		arp_learn(&w->net, msg[i].iface, msg[i].ip, &msg[i].mac, w->now);
+}
+
+/* --- TCP ---------------------------------------------------------------------- */
+
+/* net_tcp_fn: process a segment this worker owns, pass the others on. */
+static void tcp_rx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m,
+		   uint64_t now)
+{
+	struct worker *w = ctx->owner;
+	unsigned owner = steer_owner(&w->steer, m);
+
+	(void)iface;
+	if (owner == w->queue || owner >= w->set->n) {
+		tcp_input(w->tcp, m, now);
+		return;
+	}
+	if (rte_ring_enqueue(w->set->w[owner]->redirect, m) < 0) {
+		STATS_ADD(w->stats.tcp_redirect_drops, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	STATS_ADD(w->stats.tcp_redirect_out, 1);
+}
+
+static void redirect_drain(struct worker *w)
+{
+	struct rte_mbuf *m[WORKER_BURST];
+	unsigned n = rte_ring_dequeue_burst(w->redirect, (void **)m, WORKER_BURST,
+					    NULL);
+
+	STATS_ADD(w->stats.tcp_redirect_in, n);
+	for (unsigned i = 0; i < n; i++)
+		tcp_input(w->tcp, m[i], w->now);
+}
+
+/* tcp_output_fn */
+static void tcp_out(void *arg, struct rte_mbuf *m, uint64_t now)
+{
+	struct worker *w = arg;
+
+	ipv4_output(&w->net, m, now);
+}
+
+/* --- commands from the main lcore ---------------------------------------------- */
+
+int worker_post_diag_send(struct worker *w, uint32_t raddr, uint16_t rport,
+			  uint32_t conns, uint64_t bytes)
+{
+	struct worker_cmd c = {.raddr = raddr, .rport = rport, .conns = conns,
+			       .bytes = bytes};
+
+	return rte_ring_enqueue_elem(w->cmd, &c, sizeof(c)) < 0 ? -ENOBUFS : 0;
+}
+
+static void cmd_drain(struct worker *w)
+{
+	struct worker_cmd c;
+
+	while (rte_ring_dequeue_elem(w->cmd, &c, sizeof(c)) == 0) {
+		unsigned iface;
+		uint32_t nexthop;
+
+		if (route_lookup(&w->net, c.raddr, &iface, &nexthop) < 0) {
+			wlog(&w->log, "diag send: no route to %u.%u.%u.%u",
+			     c.raddr >> 24, (c.raddr >> 16) & 0xff,
+			     (c.raddr >> 8) & 0xff, c.raddr & 0xff);
+			continue;
+		}
+		for (uint32_t i = 0; i < c.conns; i++) {
+			int rc = diag_send(&w->diag, w->net.iface[iface].addr,
+					   c.raddr, c.rport, c.bytes);
+			if (rc < 0) {
+				wlog(&w->log, "diag send: connection %u of %u: %s",
+				     i + 1, c.conns, strerror(-rc));
+				break;
+			}
+		}
+	}
+}
+
+/* --- life cycle ------------------------------------------------------------------ */
+
+static int impair_create_all(struct worker *w, const struct conf *conf,
+			     int sock)
+{
+	for (unsigned i = 0; i < conf->nb_ports; i++) {
+		struct impair_conf ic = conf->ports[i].impair;
+		char name[32];
+
+		if (!conf->ports[i].impaired)
+			continue;
+		/* distinct, reproducible streams per worker and direction */
+		ic.seed = conf->ports[i].impair.seed * 1000 + w->queue * 2;
+		snprintf(name, sizeof(name), "imp_rx_%u_%u", w->lcore, i);
+		w->imp_rx[i] = impair_create(&ic, name, sock);
+		ic.seed++;
+		snprintf(name, sizeof(name), "imp_tx_%u_%u", w->lcore, i);
+		w->imp_tx[i] = impair_create(&ic, name, sock);
+		if (w->imp_rx[i] == NULL || w->imp_tx[i] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int rings_create(struct worker *w, int sock)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "neigh_%u", w->lcore);
+	w->neigh = rte_ring_create_elem(name, sizeof(struct neigh_msg),
+					NEIGH_RING_SIZE, sock, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "redir_%u", w->lcore);
+	w->redirect = rte_ring_create(name, REDIRECT_RING_SIZE, sock, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "cmd_%u", w->lcore);
+	w->cmd = rte_ring_create_elem(name, sizeof(struct worker_cmd),
+				      CMD_RING_SIZE, sock,
+				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->neigh == NULL || w->redirect == NULL || w->cmd == NULL)
+		return -ENOMEM;
+	return wlog_init(&w->log, w->lcore, sock);
+}
+
+static int tcp_create(struct worker *w, const struct conf *conf,
+		      const struct port_info *ports, unsigned nb_workers,
+		      struct rte_mempool *pool, int sock)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "tcp_%u", w->lcore);
+	w->tcp = tcp_stack_create(&conf->tcp, name, sock, pool, tcp_out, w,
+				  now_us(w));
+	if (w->tcp == NULL)
+		return -ENOMEM;
+	steer_init(&w->steer, w->queue, nb_workers, conf, ports);
+	tcp_stack_set_port_ok(w->tcp, steer_port_ok, &w->steer);
+	return diag_init(&w->diag, w->tcp, conf, &w->log, w->lcore, sock);
 }
 
 struct worker *worker_create(struct worker_set *set, unsigned lcore,
-			     uint16_t queue, const struct conf *conf,
+			     uint16_t queue, unsigned nb_workers,
+			     const struct conf *conf,
 			     const struct port_info *ports,
 			     struct rte_mempool *pool)
 {
 	int sock = (int)rte_lcore_to_socket_id(lcore);
 	struct worker *w = rte_zmalloc_socket("worker", sizeof(*w),
 					      RTE_CACHE_LINE_SIZE, sock);
-	char name[RTE_RING_NAMESIZE];
 
 	if (w == NULL)
 		return NULL;
@@ -100,10 +271,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	w->set = set;
 	w->idle_sleep_us = conf->idle_sleep_us;
 	w->cycles_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
-	snprintf(name, sizeof(name), "neigh_%u", lcore);
-	w->neigh = rte_ring_create_elem(name, sizeof(struct neigh_msg),
-					NEIGH_RING_SIZE, sock, RING_F_SC_DEQ);
-	if (w->neigh == NULL || net_init(&w->net, conf, &w->stats, pool) < 0) {
+	if (rings_create(w, sock) < 0 || net_init(&w->net, conf, &w->stats, pool) < 0 ||
+	    impair_create_all(w, conf, sock) < 0) {
 		worker_destroy(w);
 		return NULL;
 	}
@@ -118,23 +287,42 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	}
 	w->net.tx = tx;
 	w->net.neigh_notify = neigh_notify;
+	w->net.tcp_rx = tcp_rx;
 	w->net.owner = w;
+	if (tcp_create(w, conf, ports, nb_workers, pool, sock) < 0) {
+		worker_destroy(w);
+		return NULL;
+	}
 	return w;
 }
 
 void worker_destroy(struct worker *w)
 {
+	struct rte_mbuf *m;
+
 	if (w == NULL)
 		return;
-	for (unsigned i = 0; i < w->net.nb_ifaces; i++)
+	diag_fini(&w->diag);
+	tcp_stack_destroy(w->tcp);
+	for (unsigned i = 0; i < CONF_MAX_PORTS; i++) {
 		for (uint16_t j = 0; j < w->txq[i].n; j++)
 			rte_pktmbuf_free(w->txq[i].pkts[j]);
+		impair_destroy(w->imp_rx[i]);
+		impair_destroy(w->imp_tx[i]);
+	}
+	while (w->redirect != NULL && rte_ring_dequeue(w->redirect, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 	net_fini(&w->net);
 	rte_ring_free(w->neigh);
+	rte_ring_free(w->redirect);
+	rte_ring_free(w->cmd);
+	wlog_fini(&w->log);
 	rte_free(w);
 }
 
-static unsigned poll_ports(struct worker *w, uint64_t now)
+/* --- the loop ---------------------------------------------------------------------- */
+
+static unsigned poll_ports(struct worker *w)
 {
 	struct rte_mbuf *pkts[WORKER_BURST];
 	unsigned total = 0;
@@ -143,12 +331,17 @@ static unsigned poll_ports(struct worker *w, uint64_t now)
 		uint16_t n = rte_eth_rx_burst(w->net.iface[i].port_id, w->queue,
 					      pkts, WORKER_BURST);
 
+		total += n;
+		if (w->imp_rx[i] != NULL) {
+			if (n != 0)
+				impair_push(w->imp_rx[i], pkts, n, w->now);
+			n = impair_pull(w->imp_rx[i], pkts, WORKER_BURST, w->now);
+		}
 		for (uint16_t j = 0; j < n; j++) {
 			if (j + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
-			net_input(&w->net, i, pkts[j], now);
+			net_input(&w->net, i, pkts[j], w->now);
 		}
-		total += n;
 	}
 	return total;
 }
@@ -159,13 +352,17 @@ int worker_main(void *arg)
 	uint64_t next_timer = 0;
 
 	while (!__atomic_load_n(&w->set->quit, __ATOMIC_RELAXED)) {
-		uint64_t now = now_us(w);
-		unsigned got = poll_ports(w, now);
+		unsigned got;
 
-		neigh_drain(w, now);
-		if (now >= next_timer) {
-			net_timer(&w->net, now);
-			next_timer = now + WORKER_TIMER_US;
+		w->now = now_us(w);
+		got = poll_ports(w);
+		redirect_drain(w);
+		neigh_drain(w);
+		cmd_drain(w);
+		tcp_stack_poll(w->tcp, w->now);
+		if (w->now >= next_timer) {
+			net_timer(&w->net, w->now);
+			next_timer = w->now + WORKER_TIMER_US;
 		}
 		for (unsigned i = 0; i < w->net.nb_ifaces; i++)
 			flush_port(w, i);

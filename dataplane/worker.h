@@ -1,8 +1,11 @@
 /*
  * worker: one NIC core.  Owns its net context (interfaces, ARP cache,
- * counters), a TX buffer per port and a ring on which the other workers post
- * what they learnt from ARP.  worker_main() is the run-to-completion poll
- * loop: RX burst from its queue of every port, process, flush TX, timers.
+ * counters), its TCP stack with the diagnostic services on it, a TX buffer
+ * per port (through an impairment stage when the port has one), and the
+ * rings other threads reach it by: ARP news and misdirected TCP segments
+ * from the other workers, commands and log lines to and from the main
+ * lcore.  worker_main() is the run-to-completion poll loop: RX burst from
+ * its queue of every port, process, TCP timers and output, flush TX.
  */
 #ifndef SLUICE_DATAPLANE_WORKER_H
 #define SLUICE_DATAPLANE_WORKER_H
@@ -13,8 +16,13 @@
 #include <rte_ring.h>
 
 #include "control/config.h"
+#include "dataplane/diag.h"
 #include "dataplane/net/net.h"
 #include "dataplane/stats.h"
+#include "dataplane/steer.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/wlog.h"
+#include "drivers/impair.h"
 #include "drivers/port.h"
 
 #define WORKER_BURST 32
@@ -28,13 +36,21 @@ struct worker_set;
 
 struct worker {
 	unsigned lcore;
-	uint16_t queue;             /* this worker's queue on every port */
+	uint16_t queue;             /* this worker's queue on every port; its index */
 	struct worker_set *set;
 	struct rte_ring *neigh;     /* ARP news from the other workers */
+	struct rte_ring *redirect;  /* TCP segments this worker owns (mbufs) */
+	struct rte_ring *cmd;       /* struct worker_cmd from the main lcore */
 	uint32_t idle_sleep_us;
 	uint64_t cycles_per_us;
+	uint64_t now;               /* µs, this poll round */
 	struct worker_txq txq[CONF_MAX_PORTS];
+	struct impair *imp_rx[CONF_MAX_PORTS], *imp_tx[CONF_MAX_PORTS];
 	struct net_ctx net;
+	struct tcp_stack *tcp;
+	struct steer steer;
+	struct diag diag;
+	struct wlog log;
 	struct worker_stats stats;
 } __rte_cache_aligned;
 
@@ -46,12 +62,18 @@ struct worker_set {
 };
 
 /* Allocate and set up the worker for LCORE, using queue QUEUE of every
- * port.  Returns NULL on allocation failure. */
+ * port, one of NB_WORKERS.  Returns NULL on failure. */
 struct worker *worker_create(struct worker_set *set, unsigned lcore,
-			     uint16_t queue, const struct conf *conf,
+			     uint16_t queue, unsigned nb_workers,
+			     const struct conf *conf,
 			     const struct port_info *ports,
 			     struct rte_mempool *pool);
 void worker_destroy(struct worker *w);
+
+/* Main lcore: ask W to open CONNS diag send connections to RADDR:RPORT,
+ * BYTES each.  Returns 0 or -ENOBUFS (its command ring is full). */
+int worker_post_diag_send(struct worker *w, uint32_t raddr, uint16_t rport,
+			  uint32_t conns, uint64_t bytes);
 
 /* The lcore entry point (ARG is the struct worker). */
 int worker_main(void *arg);

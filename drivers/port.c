@@ -93,6 +93,32 @@ static int setup_queues(uint16_t pid, uint16_t nb_queues,
 	return rc;
 }
 
+/* The RSS key and redirection table the started port really uses. */
+static void read_rss(uint16_t pid, const struct rte_eth_dev_info *di,
+		     struct port_info *out)
+{
+	struct rte_eth_rss_conf rc = {.rss_key = out->rss_key,
+				      .rss_key_len = PORT_RSS_KEY_MAX};
+	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+					     RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t size = di->reta_size;
+
+	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512 ||
+	    di->hash_key_size > PORT_RSS_KEY_MAX ||
+	    rte_eth_dev_rss_hash_conf_get(pid, &rc) < 0)
+		return;
+	for (unsigned i = 0; i < RTE_DIM(reta); i++)
+		reta[i].mask = UINT64_MAX;
+	if (rte_eth_dev_rss_reta_query(pid, reta, size) < 0)
+		return;
+	for (uint16_t i = 0; i < size; i++)
+		out->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE]
+				       .reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	out->rss_key_len = rc.rss_key_len;
+	out->reta_size = size;
+	out->rss_known = true;
+}
+
 int port_start(const struct conf_port *p, uint16_t nb_queues,
 	       struct rte_mempool *pool, struct port_info *out,
 	       char *err, size_t errlen)
@@ -125,6 +151,8 @@ int port_start(const struct conf_port *p, uint16_t nb_queues,
 		goto fail;
 	if ((rc = rte_eth_dev_start(pid)) < 0)
 		goto fail;
+	if (out->rss)
+		read_rss(pid, &di, out);
 	return 0;
 fail:
 	snprintf(err, errlen, "port %s (%s): %s", p->name, p->device,

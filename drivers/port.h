@@ -13,7 +13,11 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
+#include <rte_ethdev.h>
+
 #include "control/config.h"
+
+#define PORT_RSS_KEY_MAX 64
 
 struct port_info {
 	uint16_t port_id;
@@ -22,6 +26,13 @@ struct port_info {
 	bool tx_ip_cksum;   /* TX IPv4 checksum offload enabled */
 	bool tx_tcp_cksum;  /* TX TCP checksum offload enabled */
 	bool rss;           /* RSS spreads flows over the queues */
+	/* What the port really hashes with, read back after start (design.md
+	 * §4: never trust the defaults); rss_known false if it cannot say. */
+	bool rss_known;
+	uint8_t rss_key_len;
+	uint8_t rss_key[PORT_RSS_KEY_MAX];
+	uint16_t reta_size;
+	uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
 };
 
 /* Append to ARGV (holding *ARGC of at most MAX) the EAL argument that

@@ -32,20 +32,25 @@ enum { EXIT_SERVER_ERROR = 1, EXIT_TROUBLE = 2 };
 struct options {
 	const char *socket;
 	const char *command;
+	char **args;                /* the command's arguments */
+	int nargs;
 	bool json;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sluicectl [-s SOCKET] [--json] COMMAND\n"
+		"usage: sluicectl [-s SOCKET] [--json] COMMAND [ARG...]\n"
 		"\n"
 		"Ask a running sluiced over its control socket.\n"
 		"\n"
 		"commands:\n"
-		"  stats    packet counters per port and per worker\n"
+		"  stats    packet, TCP and diag counters per port and per worker\n"
 		"  status   version, uptime, ports and workers\n"
 		"  help     the commands the server understands\n"
+		"  diag-send ADDR:PORT BYTES [CONNS]\n"
+		"           open CONNS (1) connections that each send BYTES of the\n"
+		"           diag pattern (needs diag.send = true)\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET  control socket (default $SLUICE_SOCKET,\n"
@@ -76,13 +81,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		default: usage(stderr); return EXIT_TROUBLE;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "sluicectl: %s\n", optind == argc ?
-			"missing COMMAND" : "one COMMAND at a time");
+	if (optind == argc) {
+		fprintf(stderr, "sluicectl: missing COMMAND\n");
 		usage(stderr);
 		return EXIT_TROUBLE;
 	}
 	o->command = argv[optind];
+	o->args = argv + optind + 1;
+	o->nargs = argc - optind - 1;
 	return 0;
 }
 
@@ -134,22 +140,68 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* {"cmd":COMMAND} and a newline. */
-static int send_request(int fd, const char *command)
+/* Add the arguments of "diag-send ADDR:PORT BYTES [CONNS]" to REQ. */
+static int diag_send_args(const struct options *o, struct json_object *req)
+{
+	char addr[64], *colon, *end;
+	unsigned long long port, bytes, conns = 1;
+
+	if (o->nargs < 2 || o->nargs > 3 || strlen(o->args[0]) >= sizeof(addr))
+		return -EINVAL;
+	strcpy(addr, o->args[0]);
+	if ((colon = strrchr(addr, ':')) == NULL)
+		return -EINVAL;
+	*colon = '\0';
+	port = strtoull(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0')
+		return -EINVAL;
+	bytes = strtoull(o->args[1], &end, 10);
+	if (*end != '\0' || o->args[1][0] == '\0')
+		return -EINVAL;
+	if (o->nargs == 3) {
+		conns = strtoull(o->args[2], &end, 10);
+		if (*end != '\0' || o->args[2][0] == '\0')
+			return -EINVAL;
+	}
+	if (json_object_object_add(req, "addr", json_object_new_string(addr)) ||
+	    json_object_object_add(req, "port", json_object_new_int64((int64_t)port)) ||
+	    json_object_object_add(req, "bytes", json_object_new_int64((int64_t)bytes)) ||
+	    json_object_object_add(req, "conns", json_object_new_int64((int64_t)conns)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The request object for the command line, or NULL with *err set. */
+static struct json_object *build_request(const struct options *o, int *err)
 {
 	struct json_object *req = json_object_new_object();
-	const char *text;
-	int rc = -ENOMEM;
 
-	if (req == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(req, "cmd", json_object_new_string(command)) == 0 &&
-	    (text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) != NULL) {
-		rc = send_all(fd, text, strlen(text));
-		if (rc == 0)
-			rc = send_all(fd, "\n", 1);
-	}
+	*err = -ENOMEM;
+	if (req == NULL ||
+	    json_object_object_add(req, "cmd", json_object_new_string(o->command)))
+		goto fail;
+	if (strcmp(o->command, "diag-send") == 0)
+		*err = diag_send_args(o, req);
+	else
+		*err = o->nargs == 0 ? 0 : -EINVAL;
+	if (*err == 0)
+		return req;
+fail:
 	json_object_put(req);
+	return NULL;
+}
+
+/* The request and a newline. */
+static int send_request(int fd, struct json_object *req)
+{
+	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	int rc;
+
+	if (text == NULL)
+		return -ENOMEM;
+	rc = send_all(fd, text, strlen(text));
+	if (rc == 0)
+		rc = send_all(fd, "\n", 1);
 	return rc;
 }
 
@@ -229,14 +281,22 @@ static int ask(const struct options *o, struct json_object **resp)
 {
 	char *line = NULL;
 	int fd, rc;
+	struct json_object *req = build_request(o, &rc);
 
+	if (req == NULL) {
+		fprintf(stderr, "sluicectl: %s: %s\n", o->command, rc == -EINVAL
+			? "wrong arguments (see sluicectl --help)" : strerror(-rc));
+		return EXIT_TROUBLE;
+	}
 	fd = connect_to(o->socket);
 	if (fd < 0) {
 		fprintf(stderr, "sluicectl: cannot connect to %s: %s\n",
 			o->socket, strerror(-fd));
+		json_object_put(req);
 		return EXIT_TROUBLE;
 	}
-	rc = send_request(fd, o->command);
+	rc = send_request(fd, req);
+	json_object_put(req);
 	if (rc == 0)
 		rc = read_line(fd, &line);
 	close(fd);
@@ -363,6 +423,29 @@ static void print_worker_port(struct json_object *p)
 	print_drops(jget(p, "drops"));
 }
 
+/* "  name n" for each nonzero counter of OBJ, four to a line. */
+static void print_nonzero(const char *title, struct json_object *obj)
+{
+	int col = 0;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return;
+	printf("  %s\n", title);
+	json_object_object_foreach(obj, key, val) {
+		uint64_t n = json_object_get_uint64(val);
+
+		if (n == 0)
+			continue;
+		printf("%s%-20s %-12" PRIu64, col == 0 ? "    " : "  ", key, n);
+		if (++col == 3) {
+			printf("\n");
+			col = 0;
+		}
+	}
+	if (col != 0)
+		printf("\n");
+}
+
 static void print_worker(struct json_object *w)
 {
 	struct json_object *ports = jget(w, "ports");
@@ -373,6 +456,11 @@ static void print_worker(struct json_object *w)
 	printf("  polls    %" PRIu64 "  busy %.1f%%\n", polls, busy);
 	printf("  arp      %" PRIu64 " entries  %" PRIu64 " pending\n",
 	       ju64(w, "arp_entries"), ju64(w, "arp_pending"));
+	printf("  tcp      %" PRIu64 " conns  %" PRIu64 " time_wait  "
+	       "redirected out %" PRIu64 " in %" PRIu64 " dropped %" PRIu64 "\n",
+	       ju64(jget(w, "tcp"), "conns"), ju64(jget(w, "tcp"), "time_wait"),
+	       ju64(w, "tcp_redirect_out"), ju64(w, "tcp_redirect_in"),
+	       ju64(w, "tcp_redirect_drops"));
 	for (size_t i = 0; i < jlen(ports); i++)
 		print_worker_port(json_object_array_get_idx(ports, i));
 }
@@ -385,6 +473,9 @@ static void print_stats(struct json_object *result)
 	print_uptime(result);
 	for (size_t i = 0; i < jlen(ports); i++)
 		print_port(json_object_array_get_idx(ports, i));
+	printf("\n");
+	print_nonzero("tcp (all workers)", jget(result, "tcp"));
+	print_nonzero("diag (all workers)", jget(result, "diag"));
 	for (size_t i = 0; i < jlen(workers); i++)
 		print_worker(json_object_array_get_idx(workers, i));
 }

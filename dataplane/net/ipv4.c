@@ -65,6 +65,10 @@ void ipv4_input(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m,
 	switch (ip->next_proto_id) {
 	case IPPROTO_ICMP:
 		return icmp_input(ctx, iface, m, hlen, now);
+	case IPPROTO_TCP:
+		if (ctx->tcp_rx != NULL)
+			return ctx->tcp_rx(ctx, iface, m, now);
+		return net_drop(ctx, iface, m, DROP_IP_PROTO);
 	default:
 		return net_drop(ctx, iface, m, DROP_IP_PROTO);
 	}

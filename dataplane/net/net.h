@@ -36,6 +36,11 @@ struct net_ctx;
 typedef void (*net_tx_fn)(struct net_ctx *ctx, unsigned iface,
 			  struct rte_mbuf *m);
 
+/* A TCP segment for us (IPv4 header at the data pointer, validated,
+ * l3_len set).  Takes ownership of M. */
+typedef void (*net_tcp_fn)(struct net_ctx *ctx, unsigned iface,
+			   struct rte_mbuf *m, uint64_t now);
+
 /* Tell the other workers what this one learnt from ARP. */
 typedef void (*net_neigh_fn)(struct net_ctx *ctx, unsigned iface,
 			     uint32_t ip, const struct rte_ether_addr *mac);
@@ -48,6 +53,7 @@ struct net_ctx {
 	struct rte_mempool *pool;
 	net_tx_fn tx;
 	net_neigh_fn neigh_notify; /* may be NULL */
+	net_tcp_fn tcp_rx;         /* NULL: TCP is dropped as DROP_IP_PROTO */
 	void *owner;               /* the worker (or the test) */
 };
 

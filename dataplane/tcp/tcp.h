@@ -67,7 +67,19 @@ struct tcp_stack_conf {
 	uint16_t port_lo, port_hi; /* ephemeral range for active opens */
 };
 
-/* Defaults close to Linux's. */
+/* Defaults close to Linux's (an initializer, so the config loader can use
+ * it without linking the stack). */
+#define TCP_STACK_CONF_DEFAULT {                                              \
+	.max_conns = 2048, .time_wait_max = 8192, .syn_backlog = 512,          \
+	.sndbuf = 32768, .rcvbuf = 32768, .mss = 1460, .delack_us = 40000,     \
+	.rto_initial_us = 1000000, .rto_min_us = 200000,                       \
+	.rto_max_us = 120000000, .syn_retries = 6, .data_retries = 15,         \
+	.time_wait_us = 60000000, .fin_wait2_us = 60000000,                    \
+	.syn_rcvd_us = 30000000,                                               \
+	.keepalive_idle_us = 0, /* off; applications time out */               \
+	.keepalive_intvl_us = 75000000, .keepalive_probes = 9,                 \
+	.port_lo = 32768, .port_hi = 60999,                                    \
+}
 void tcp_stack_conf_default(struct tcp_stack_conf *c);
 
 struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf,

@@ -16,28 +16,7 @@
 
 void tcp_stack_conf_default(struct tcp_stack_conf *c)
 {
-	*c = (struct tcp_stack_conf){
-		.max_conns = 2048,
-		.time_wait_max = 8192,
-		.syn_backlog = 512,
-		.sndbuf = 32768,
-		.rcvbuf = 32768,
-		.mss = 1460,
-		.delack_us = 40000,
-		.rto_initial_us = 1000000,
-		.rto_min_us = 200000,
-		.rto_max_us = 120000000,
-		.syn_retries = 6,
-		.data_retries = 15,
-		.time_wait_us = 60000000,
-		.fin_wait2_us = 60000000,
-		.syn_rcvd_us = 30000000,
-		.keepalive_idle_us = 0,          /* off; applications time out */
-		.keepalive_intvl_us = 75000000,
-		.keepalive_probes = 9,
-		.port_lo = 32768,
-		.port_hi = 60999,
-	};
+	*c = (struct tcp_stack_conf)TCP_STACK_CONF_DEFAULT;
 }
 
 static size_t conn_size(const struct tcp_stack_conf *c)

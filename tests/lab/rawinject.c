@@ -352,6 +352,31 @@ static size_t k_icmp_type(uint8_t *f, struct ctx *c, uint32_t i)
 	return n + IP_LEN + plen;
 }
 
+/* A TCP SYN to 198.18.0.1:7 from a spoofed 198.18.0.100-199 and a random
+ * port: one frame of a SYN flood (checksums right). */
+static size_t k_tcp_syn(uint8_t *f, struct ctx *c, uint32_t i)
+{
+	size_t n = eth(f, c, ETHERTYPE_IP);
+	uint8_t *t = f + n + IP_LEN, pseudo[12 + 20];
+	uint32_t src = 0xc6120064u + (uint32_t)(rnd(c) % 100);
+
+	memset(t, 0, 20);
+	put16(t, (uint16_t)(1024 + rnd(c) % 64000));
+	put16(t + 2, 7);
+	put32(t + 4, (uint32_t)rnd(c));
+	t[12] = 5 << 4;
+	t[13] = 0x02;                  /* SYN */
+	put16(t + 14, 64240);
+	put32(pseudo, src);
+	put32(pseudo + 4, DST_IP);
+	put16(pseudo + 8, 6);
+	put16(pseudo + 10, 20);
+	memcpy(pseudo + 12, t, 20);
+	put16(t + 16, cksum(pseudo, sizeof(pseudo)));
+	ipv4(f + n, 6, 20, i, src);
+	return n + IP_LEN + 20;
+}
+
 static const struct kind {
 	const char *name;
 	build_fn build;
@@ -376,6 +401,7 @@ static const struct kind {
 	{"icmp-cksum", k_icmp_cksum, "echo request with a bad ICMP checksum"},
 	{"icmp-runt", k_icmp_runt, "ICMP shorter than its header"},
 	{"icmp-type", k_icmp_type, "ICMP other than echo request"},
+	{"tcp-syn", k_tcp_syn, "SYN to port 7 from spoofed 198.18.0.100-199"},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))

@@ -362,10 +362,62 @@ static void test_integer_literal_overflow(void)
 		   "must be 1023..1048575, got -2147483648");
 }
 
+/* tcp, diag and a port's impairment: values, defaults and errors. */
+static void test_tcp_diag_impair(void)
+{
+	if (EXPECT_OK(with_tail(""))) {
+		CU_ASSERT_EQUAL(C.tcp.max_conns, 2048);
+		CU_ASSERT_EQUAL(C.tcp.sndbuf, 32768);
+		CU_ASSERT_EQUAL(C.tcp.time_wait_us, 60000000);
+		CU_ASSERT_EQUAL(C.diag.echo_port, 0);
+		CU_ASSERT_EQUAL(C.diag.discard_port, 0);
+		CU_ASSERT(!C.diag.send);
+		CU_ASSERT(!C.ports[0].impaired);
+		conf_free(&C);
+	}
+	if (EXPECT_OK(with_tail("tcp = { max_conns = 4096; sndbuf = 65536; "
+				"rcvbuf = 131072; time_wait_s = 30; keepalive_s = 600; "
+				"port_lo = 40000; port_hi = 49999; syn_backlog = 0; };\n"
+				"diag = { echo_port = 7; discard_port = 9; send = true; };\n"))) {
+		CU_ASSERT_EQUAL(C.tcp.max_conns, 4096);
+		CU_ASSERT_EQUAL(C.tcp.sndbuf, 65536);
+		CU_ASSERT_EQUAL(C.tcp.rcvbuf, 131072);
+		CU_ASSERT_EQUAL(C.tcp.time_wait_us, 30000000);
+		CU_ASSERT_EQUAL(C.tcp.keepalive_idle_us, 600000000ull);
+		CU_ASSERT_EQUAL(C.tcp.port_lo, 40000);
+		CU_ASSERT_EQUAL(C.tcp.port_hi, 49999);
+		CU_ASSERT_EQUAL(C.tcp.syn_backlog, 0);
+		CU_ASSERT_EQUAL(C.diag.echo_port, 7);
+		CU_ASSERT_EQUAL(C.diag.discard_port, 9);
+		CU_ASSERT(C.diag.send);
+		conf_free(&C);
+	}
+	EXPECT_ERR(with_tail("tcp = { sndbuf = 40000; };\n"), L_TAIL(2),
+		   "tcp.sndbuf", "must be a power of two, got 40000");
+	EXPECT_ERR(with_tail("tcp = { port_lo = 50000; port_hi = 40000; };\n"),
+		   L_TAIL(2), "tcp.port_lo", "must not exceed port_hi (40000), got 50000");
+	EXPECT_ERR(with_tail("diag = { echo_port = 7; discard_port = 7; };\n"),
+		   L_TAIL(2), "diag.discard_port", "must differ from echo_port (7)");
+	EXPECT_ERR(with_tail("diag = { echo_port = 40000; };\n"), L_TAIL(2),
+		   "diag.echo_port", "40000 is inside tcp.port_lo..port_hi (32768..60999)");
+	EXPECT_ERR(with_tail("diag = { send = 1; };\n"), L_TAIL(2),
+		   "diag.send", "expected true or false, got an integer");
+	if (EXPECT_OK(with_port1(NULL, NULL, NULL,
+				 "impair = \"loss=1%,delay=10ms,seed=7\";"))) {
+		CU_ASSERT(C.ports[1].impaired);
+		CU_ASSERT_EQUAL(C.ports[1].impair.loss_ppm, 10000);
+		CU_ASSERT_EQUAL(C.ports[1].impair.delay_us, 10000);
+		CU_ASSERT_EQUAL(C.ports[1].impair.seed, 7);
+		conf_free(&C);
+	}
+	EXPECT_ERR(with_port1(NULL, NULL, NULL, "impair = \"loss=200%\";"),
+		   L_EXTRA(1), "ports.[1].impair", "impair: loss: '200%' is over 100%");
+}
+
 static void test_unknown_keys(void)
 {
 	EXPECT_ERR(with_tail("mbuf = 4096;\n"), L_TAIL(2), "mbuf",
-		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs)");
+		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag)");
 	EXPECT_ERR(with_tail("arp = {\n  timeout = 30;\n  retry = 100;\n};\n"),
 		   L_TAIL(2) + 2, "arp.retry",
 		   "unknown key (expected one of: timeout, retry_ms, retries, pending, entries)");
@@ -377,7 +429,7 @@ static void test_unknown_keys(void)
 	EXPECT_ERR(with_port1(NULL, NULL, NULL, "gatway = \"198.18.1.254\";"),
 		   L_EXTRA(1), "ports.[1].gatway",
 		   "unknown key (expected one of: name, device, address, gateway, "
-		   "rx_desc, tx_desc)");
+		   "rx_desc, tx_desc, impair)");
 	/* A typo is reported before the key it was meant to be is missed. */
 	EXPECT_ERR("eal = [];\ncontrol = { sockt = \"/x\"; };", 2, "control.sockt",
 		   "unknown key (expected one of: socket)");
@@ -849,6 +901,7 @@ void test_config_register(void)
 		{"syntax errors", test_syntax_errors},
 		{"integer literal overflow", test_integer_literal_overflow},
 		{"unknown keys", test_unknown_keys},
+		{"tcp, diag and port impairment", test_tcp_diag_impair},
 		{"missing required keys", test_missing_keys},
 		{"wrong types", test_wrong_types},
 		{"out-of-range values", test_out_of_range},

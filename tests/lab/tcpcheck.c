@@ -7,8 +7,9 @@
  *        send BYTES and read them back; exit 0 when every byte matched
  *   tcpcheck send ADDR PORT BYTES [CONNS] CONNS (1) parallel connections
  *        each send BYTES, close, and wait for the peer's close
- *   tcpcheck sink PORT [CONNS]            accept CONNS (1) connections, read
- *        each to its end, check it against the pattern
+ *   tcpcheck sink PORT [CONNS]            accept CONNS (1; 0 = until killed)
+ *        connections at once, read each to its end, check it against the
+ *        pattern; one line per connection
  *   tcpcheck crc BYTES                    CRC32C of the first BYTES
  *   tcpcheck cps ADDR PORT SECONDS        open and close connections one
  *        after another (connect, FIN both ways) for SECONDS
@@ -47,6 +48,8 @@ struct conn {
 	bool bad;             /* a received byte differed from the pattern */
 	bool eof, done;
 	bool rx_only;         /* everything sent: wait for input only */
+	unsigned id;          /* sink: in order of acceptance */
+	double t0;            /* sink: accepted at */
 };
 
 static double now_s(void)
@@ -198,37 +201,75 @@ static int run_clients(const struct sockaddr_in *sa, unsigned conns,
 	return good == conns ? 0 : 1;
 }
 
+static void sink_report(const struct conn *c, unsigned i, bool error)
+{
+	double dt = now_s() - c->t0;
+
+	printf("conn=%u bytes=%" PRIu64 " crc32c=%08x pattern=%s%s seconds=%.3f mbps=%.1f\n",
+	       i, c->got, c->crc, c->bad ? "bad" : "ok", error ? " error" : "",
+	       dt, dt > 0 ? (double)c->got * 8 / dt / 1e6 : 0.0);
+	fflush(stdout);
+}
+
+/* Accept connections (CONNS of them; 0 = until killed), all at once, and
+ * read each to its end. */
 static int run_sink(const char *port, unsigned conns)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)num(port))};
 	uint8_t *buf = malloc(CHUNK);
-	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0), bad = 0;
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int ep = epoll_create1(0), bad = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	unsigned accepted = 0, finished = 0;
 
-	if (ls < 0 || buf == NULL ||
+	if (ls < 0 || buf == NULL || ep < 0 ||
 	    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 128) < 0)
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) < 0)
 		die("listen");
 	printf("listening\n");
 	fflush(stdout);
-	for (unsigned i = 0; i < conns; i++) {
-		struct conn c = {.fd = accept(ls, NULL, NULL)};
-		double t0 = now_s(), dt;
-		ssize_t r;
+	while (conns == 0 || finished < conns) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(ep, evs, 256, -1);
 
-		if (c.fd < 0)
-			die("accept");
-		while ((r = recv(c.fd, buf, CHUNK, 0)) > 0)
-			take(&c, buf, (size_t)r);
-		dt = now_s() - t0;
-		printf("conn=%u bytes=%" PRIu64 " crc32c=%08x pattern=%s%s seconds=%.3f mbps=%.1f\n",
-		       i, c.got, c.crc, c.bad ? "bad" : "ok", r < 0 ? " error" : "",
-		       dt, dt > 0 ? (double)c.got * 8 / dt / 1e6 : 0.0);
-		fflush(stdout);
-		bad += c.bad || r < 0;
-		close(c.fd);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait");
+		for (int k = 0; k < n; k++) {
+			struct conn *c = evs[k].data.ptr;
+			ssize_t r;
+
+			if (c == NULL) {        /* the listener */
+				int fd;
+
+				while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+					struct epoll_event cev = {.events = EPOLLIN};
+
+					if ((c = calloc(1, sizeof(*c))) == NULL)
+						die("calloc");
+					c->fd = fd;
+					c->id = accepted++;
+					c->t0 = now_s();
+					cev.data.ptr = c;
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev) < 0)
+						die("epoll_ctl");
+				}
+				continue;
+			}
+			while ((r = recv(c->fd, buf, CHUNK, 0)) > 0)
+				take(c, buf, (size_t)r);
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				continue;
+			sink_report(c, c->id, r < 0);
+			bad += c->bad || r < 0;
+			finished++;
+			close(c->fd);
+			free(c);
+		}
 	}
 	close(ls);
+	close(ep);
 	free(buf);
 	return bad ? 1 : 0;
 }

@@ -231,15 +231,17 @@ static void syn_sent_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 
 /* --- synchronized states: checks ------------------------------------------------ */
 
-/* RFC 9293 §3.10.7.4, first check: is any of the segment in our window? */
+/* RFC 9293 §3.10.7.4, first check: is any of the segment in our window?
+ * An empty segment may also sit at the right edge, as Linux accepts: the
+ * peer's ACKs carry its snd_max, which is that edge once it filled our
+ * window; dropping them deadlocks two ends that each wait on a hole. */
 static bool seq_acceptable(const struct tcp_conn *c, uint32_t seq, uint32_t len)
 {
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t end = c->rcv_nxt + wnd;
 
 	if (len == 0)
-		return wnd == 0 ? seq == c->rcv_nxt : seq_in(seq, c->rcv_nxt, end) ||
-						       seq == c->rcv_nxt;
+		return seq_in(seq, c->rcv_nxt, end + 1);
 	if (wnd == 0)
 		return false;
 	return seq_in(seq, c->rcv_nxt, end) || seq_in(seq + len - 1, c->rcv_nxt, end);

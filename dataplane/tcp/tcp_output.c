@@ -196,6 +196,8 @@ void tcp_send_syn(struct tcp_conn *c)
 		c->rtt_seq = c->iss;
 		c->rtt_start = s->now;
 		c->flags |= TF_RTT_TIMING;
+	} else {
+		c->flags &= ~TF_RTT_TIMING;     /* Karn: a retransmission is not timed */
 	}
 	tcp_conn_arm(c, TMR_RTO, s->now + c->rto_us);
 	xmit(s, &c->key, &g);

@@ -96,6 +96,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	uint64_t ts_recent_age;
 	uint8_t unacked_segs;    /* full segments since our last ACK */
+	uint32_t ooo_last;       /* start of the latest out-of-order segment */
 
 	/* RTT and RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;

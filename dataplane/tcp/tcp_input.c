@@ -450,6 +450,8 @@ static bool data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint3
 		TCP_STAT(s, drop_ooo_full, 1);
 	if (n > 0)
 		c->rcv_nxt += (uint32_t)n;
+	else
+		c->ooo_last = seq;
 	if (off != 0 || c->rcv.nooo != 0 || n < 0 || (uint32_t)n > plen) {
 		/* RFC 5681 §4.2: out of order, or a hole filled: ACK at once,
 		 * one per segment, so the sender counts its duplicates. */

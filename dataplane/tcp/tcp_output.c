@@ -123,17 +123,28 @@ static void fill_common(struct tcp_conn *c, struct seg *g, uint8_t flags)
 	g->opt.ts_ecr = c->ts_recent;
 }
 
-/* SACK blocks from the out-of-order ranges (RFC 2018), in sequence units. */
+/* SACK blocks from the out-of-order ranges (RFC 2018), in sequence units:
+ * first the range holding the latest out-of-order segment (RFC 2018 §4
+ * MUST), then the others from the lowest up. */
 static uint8_t sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *b)
 {
-	uint32_t base = c->rcv_nxt;
-	uint8_t n = 0;
+	uint32_t base = c->rcv_nxt, last = c->ooo_last - base;
+	uint8_t n = 0, first = c->rcv.nooo;
 
 	if (!c->sack_ok)
 		return 0;
-	for (uint8_t i = 0; i < c->rcv.nooo && n < TCP_OPT_SACK_MAX; i++, n++) {
+	for (uint8_t i = 0; i < c->rcv.nooo; i++)
+		if (last - c->rcv.ooo[i].start < c->rcv.ooo[i].end - c->rcv.ooo[i].start)
+			first = i;
+	if (first < c->rcv.nooo) {
+		b[n].start = base + c->rcv.ooo[first].start;
+		b[n++].end = base + c->rcv.ooo[first].end;
+	}
+	for (uint8_t i = 0; i < c->rcv.nooo && n < TCP_OPT_SACK_MAX; i++) {
+		if (i == first)
+			continue;
 		b[n].start = base + c->rcv.ooo[i].start;
-		b[n].end = base + c->rcv.ooo[i].end;
+		b[n++].end = base + c->rcv.ooo[i].end;
 	}
 	return n;
 }

@@ -65,6 +65,7 @@ struct tcp_stack_conf {
 	uint64_t keepalive_idle_us;  /* 0 = no keepalive */
 	uint32_t keepalive_intvl_us, keepalive_probes;
 	uint16_t port_lo, port_hi; /* ephemeral range for active opens */
+	bool sack_off;             /* neither offer nor accept SACK (RFC 2018) */
 };
 
 /* Defaults close to Linux's (an initializer, so the config loader can use

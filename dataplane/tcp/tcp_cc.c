@@ -1,7 +1,8 @@
 /*
  * tcp_cc: NewReno congestion control (RFC 5681, RFC 6582) with the RFC 6928
- * initial window.  cwnd limits the bytes in flight (snd_nxt - snd_una) —
- * never a per-send cap.
+ * initial window, and the window changes of RFC 6675 SACK recovery.  cwnd
+ * limits the bytes in flight (snd_nxt - snd_una, or pipe in SACK recovery)
+ * — never a per-send cap.
  */
 #include "dataplane/tcp/tcp_impl.h"
 
@@ -83,4 +84,15 @@ void tcp_cc_timeout(struct tcp_conn *c)
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->flags &= ~TF_IN_RECOVERY;
+}
+
+/* RFC 6675 §5 step 4.2: SACK-based recovery halves the flight into both
+ * ssthresh and cwnd; pipe then limits what is in flight, so there is no
+ * inflation or deflation.  recover is RecoveryPoint. */
+void tcp_cc_sack_recovery(struct tcp_conn *c)
+{
+	c->ssthresh = half_flight(c);
+	c->cwnd = c->ssthresh;
+	c->recover = c->snd_max;
+	c->flags |= TF_IN_RECOVERY;
 }

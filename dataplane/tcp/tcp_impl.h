@@ -60,6 +60,16 @@ enum tcp_tmr {
 #define TF_IN_INPUT     0x0800u  /* inside tcp_input: defer frees */
 #define TF_DEAD         0x1000u  /* to be freed when input unwinds */
 
+#define TCP_SACK_RANGES 8       /* SACKed ranges a sender remembers */
+
+/* The sender's SACK scoreboard (RFC 6675): what the peer holds above
+ * snd_una, sorted and disjoint, and HighRxt for the current recovery. */
+struct tcp_scoreboard {
+	struct tcp_sack_block r[TCP_SACK_RANGES];
+	uint8_t n;
+	uint32_t high_rxt;       /* end of the highest retransmitted octet */
+};
+
 struct tcp_key {
 	uint32_t raddr, laddr;
 	uint16_t rport, lport;
@@ -96,6 +106,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	uint64_t ts_recent_age;
 	uint8_t unacked_segs;    /* full segments since our last ACK */
+	uint32_t ooo_last;       /* start of the latest out-of-order segment */
 
 	/* RTT and RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -107,6 +118,7 @@ struct tcp_conn {
 	/* congestion control (RFC 5681, 6582) */
 	uint32_t cwnd, ssthresh, recover;
 	uint8_t dupacks;
+	struct tcp_scoreboard sb;  /* RFC 6675 loss recovery, when sack_ok */
 
 	uint64_t last_rx;        /* µs: for keepalive */
 	uint64_t deadline[TMR_N];
@@ -183,6 +195,7 @@ void tcp_output(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_syn(struct tcp_conn *c);
 void tcp_send_rst(struct tcp_conn *c);
+int tcp_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len);
 void tcp_retransmit_first(struct tcp_conn *c);
 void tcp_send_probe(struct tcp_conn *c, bool with_byte);
 void tcp_reply_rst(struct tcp_stack *s, const struct tcp_key *k,
@@ -205,7 +218,17 @@ bool tcp_cc_dupack(struct tcp_conn *c);
 void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_full_ack(struct tcp_conn *c);
 void tcp_cc_timeout(struct tcp_conn *c);
+void tcp_cc_sack_recovery(struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+
+/* tcp_sack.c */
+uint32_t tcp_sack_update(struct tcp_conn *c, const struct tcp_opts *o);
+void tcp_sack_clear(struct tcp_conn *c);
+void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh);
+uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only,
+			uint32_t *seq, uint32_t *len);
+void tcp_sack_retransmitted(struct tcp_conn *c, uint32_t seq, uint32_t len);
 
 /* tcp_listen.c */
 void tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,

@@ -3,7 +3,8 @@
  * to a connection, a TIME_WAIT entry or a listener; then, per connection,
  * SYN_SENT handling, the sequence and PAWS checks, RST and SYN with RFC 5961
  * challenge ACKs, ACK processing (send window, RTT, congestion control,
- * duplicate ACKs), data with delayed ACKs, and FIN in every state.
+ * duplicate ACKs, SACK blocks to the scoreboard), data with delayed ACKs,
+ * and FIN in every state.
  */
 #include <errno.h>
 
@@ -156,7 +157,7 @@ void tcp_syn_options(struct tcp_conn *c, const struct tcp_opts *o)
 	c->snd_wscale = c->ws_ok ? RTE_MIN(o->ws, (uint8_t)TCP_WS_MAX) : 0;
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;
-	c->sack_ok = o->sack_perm;
+	c->sack_ok = o->sack_perm && !s->conf.sack_off;
 	c->snd_mss = (uint16_t)(RTE_MIN(mss, s->conf.mss) - (c->ts_ok ? 12 : 0));
 }
 
@@ -231,15 +232,17 @@ static void syn_sent_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 
 /* --- synchronized states: checks ------------------------------------------------ */
 
-/* RFC 9293 §3.10.7.4, first check: is any of the segment in our window? */
+/* RFC 9293 §3.10.7.4, first check: is any of the segment in our window?
+ * An empty segment may also sit at the right edge, as Linux accepts: the
+ * peer's ACKs carry its snd_max, which is that edge once it filled our
+ * window; dropping them deadlocks two ends that each wait on a hole. */
 static bool seq_acceptable(const struct tcp_conn *c, uint32_t seq, uint32_t len)
 {
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t end = c->rcv_nxt + wnd;
 
 	if (len == 0)
-		return wnd == 0 ? seq == c->rcv_nxt : seq_in(seq, c->rcv_nxt, end) ||
-						       seq == c->rcv_nxt;
+		return seq_in(seq, c->rcv_nxt, end + 1);
 	if (wnd == 0)
 		return false;
 	return seq_in(seq, c->rcv_nxt, end) || seq_in(seq + len - 1, c->rcv_nxt, end);
@@ -314,6 +317,7 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 {
 	uint32_t acked = ack - c->snd_una;
 	uint32_t bytes = seq_gt(ack, c->snd_base) ? RTE_MIN(ack - c->snd_base, c->snd.len) : 0;
+	uint32_t fresh;
 
 	rtt_from_ack(c, ack, o);
 	tcp_ring_consume(&c->snd, bytes);
@@ -322,10 +326,11 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
 	c->backoff = 0;
+	fresh = tcp_sack_update(c, o);
 	if (c->flags & TF_IN_RECOVERY) {
 		if (seq_geq(ack, c->recover)) {
 			tcp_cc_full_ack(c);
-		} else {
+		} else if (!c->sack_ok) {          /* SACK: tcp_output() repairs */
 			tcp_cc_partial_ack(c, acked);
 			tcp_retransmit_first(c);
 			TCP_STAT(c->stack, rexmit_fast, 1);
@@ -334,6 +339,7 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 		tcp_cc_ack(c, acked);
 	}
 	c->dupacks = 0;
+	tcp_sack_dupack(c, fresh);
 	if (c->snd_una == c->snd_max && !(c->flags & TF_PERSIST))
 		tcp_conn_disarm(c, TMR_RTO);
 	else
@@ -345,10 +351,21 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 	tcp_conn_mark_output(c);
 }
 
-static void dup_ack(struct tcp_conn *c, const struct rte_tcp_hdr *th, uint32_t plen)
+/* An ACK that does not advance snd_una.  With SACK, a DupAck is one that
+ * SACKs new data (RFC 6675 §2); without, RFC 5681's definition. */
+static void dup_ack(struct tcp_conn *c, const struct rte_tcp_hdr *th, uint32_t plen,
+		    uint32_t ack, const struct tcp_opts *o)
 {
 	uint32_t wnd = (uint32_t)rte_be_to_cpu_16(th->rx_win) << c->snd_wscale;
 
+	if (c->sack_ok) {
+		if (ack == c->snd_una) {
+			tcp_sack_dupack(c, tcp_sack_update(c, o));
+			if (c->flags & TF_IN_RECOVERY)
+				tcp_conn_mark_output(c);
+		}
+		return;
+	}
 	if (plen != 0 || HAS(th, FIN) || wnd != c->snd_wnd || c->snd_una == c->snd_max)
 		return;
 	TCP_STAT(c->stack, dup_acks, 1);
@@ -395,7 +412,7 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 	if (seq_gt(ack, c->snd_una))
 		ack_new_data(c, ack, o);
 	else
-		dup_ack(c, th, plen);
+		dup_ack(c, th, plen, ack, o);
 	if (simultaneous && !GONE(c))
 		event(c, TCP_EV_CONNECTED);
 	return !GONE(c);
@@ -448,6 +465,8 @@ static bool data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint3
 		TCP_STAT(s, drop_ooo_full, 1);
 	if (n > 0)
 		c->rcv_nxt += (uint32_t)n;
+	else
+		c->ooo_last = seq;
 	if (off != 0 || c->rcv.nooo != 0 || n < 0 || (uint32_t)n > plen) {
 		/* RFC 5681 §4.2: out of order, or a hole filled: ACK at once,
 		 * one per segment, so the sender counts its duplicates. */

@@ -1,6 +1,7 @@
 /*
  * tcp_output: everything that builds and sends segments — the send loop
- * (new data within min(cwnd, peer window), FIN, ACKs), SYN and SYN-ACK,
+ * (new data within min(cwnd, peer window), FIN, ACKs; in SACK recovery,
+ * holes and new data while pipe is below cwnd), SYN and SYN-ACK,
  * probes, resets, the stateless replies, and the application's send side
  * (tcp_send, tcp_flush, tcp_close, tcp_abort).
  */
@@ -123,17 +124,28 @@ static void fill_common(struct tcp_conn *c, struct seg *g, uint8_t flags)
 	g->opt.ts_ecr = c->ts_recent;
 }
 
-/* SACK blocks from the out-of-order ranges (RFC 2018), in sequence units. */
+/* SACK blocks from the out-of-order ranges (RFC 2018), in sequence units:
+ * first the range holding the latest out-of-order segment (RFC 2018 §4
+ * MUST), then the others from the lowest up. */
 static uint8_t sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *b)
 {
-	uint32_t base = c->rcv_nxt;
-	uint8_t n = 0;
+	uint32_t base = c->rcv_nxt, last = c->ooo_last - base;
+	uint8_t n = 0, first = c->rcv.nooo;
 
 	if (!c->sack_ok)
 		return 0;
-	for (uint8_t i = 0; i < c->rcv.nooo && n < TCP_OPT_SACK_MAX; i++, n++) {
+	for (uint8_t i = 0; i < c->rcv.nooo; i++)
+		if (last - c->rcv.ooo[i].start < c->rcv.ooo[i].end - c->rcv.ooo[i].start)
+			first = i;
+	if (first < c->rcv.nooo) {
+		b[n].start = base + c->rcv.ooo[first].start;
+		b[n++].end = base + c->rcv.ooo[first].end;
+	}
+	for (uint8_t i = 0; i < c->rcv.nooo && n < TCP_OPT_SACK_MAX; i++) {
+		if (i == first)
+			continue;
 		b[n].start = base + c->rcv.ooo[i].start;
-		b[n].end = base + c->rcv.ooo[i].end;
+		b[n++].end = base + c->rcv.ooo[i].end;
 	}
 	return n;
 }
@@ -182,7 +194,7 @@ void tcp_send_syn(struct tcp_conn *c)
 			.mss = s->conf.mss,
 			.ws = !synack || c->ws_ok,
 			.ws_shift = c->rcv_wscale,
-			.sack_perm = !synack || c->sack_ok,
+			.sack_perm = !s->conf.sack_off && (!synack || c->sack_ok),
 			.ts = !synack || c->ts_ok,
 			.ts_val = tcp_ts_now(s),
 			.ts_ecr = c->ts_recent,
@@ -196,6 +208,8 @@ void tcp_send_syn(struct tcp_conn *c)
 		c->rtt_seq = c->iss;
 		c->rtt_start = s->now;
 		c->flags |= TF_RTT_TIMING;
+	} else {
+		c->flags &= ~TF_RTT_TIMING;     /* Karn: a retransmission is not timed */
 	}
 	tcp_conn_arm(c, TMR_RTO, s->now + c->rto_us);
 	xmit(s, &c->key, &g);
@@ -248,14 +262,25 @@ static bool fin_due(const struct tcp_conn *c)
 	return (c->flags & TF_FIN_QUEUED) && c->snd_nxt == data_end(c);
 }
 
-/* Bytes we may send now at snd_nxt: the lesser of the peer's window and
- * cwnd, less what is in flight. */
-static uint32_t usable(const struct tcp_conn *c)
+/* Room in the peer's window past snd_nxt. */
+static uint32_t peer_room(const struct tcp_conn *c)
 {
-	uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
 	uint32_t flight = c->snd_nxt - c->snd_una;
 
-	return wnd > flight ? wnd - flight : 0;
+	return c->snd_wnd > flight ? c->snd_wnd - flight : 0;
+}
+
+/* Bytes we may send now at snd_nxt: within the peer's window, and cwnd
+ * less what is in flight.  After DupAcks short of recovery, what the peer
+ * SACKed has left the network: pipe is what is in flight (RFC 6675 §5
+ * step 3, limited transmit). */
+static uint32_t usable(const struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_nxt - c->snd_una;
+
+	if (c->sack_ok && c->dupacks != 0 && c->snd_nxt == c->snd_max)
+		flight = tcp_sack_pipe(c);
+	return RTE_MIN(peer_room(c), c->cwnd > flight ? c->cwnd - flight : 0);
 }
 
 static void maybe_persist(struct tcp_conn *c)
@@ -272,41 +297,83 @@ static void maybe_persist(struct tcp_conn *c)
 	}
 }
 
+/* One segment of new data (and the FIN when it is due) at snd_nxt, at
+ * most ROOM bytes.  Returns whether more may follow. */
+static bool send_new(struct tcp_conn *c, uint32_t room)
+{
+	uint32_t pending = data_after(c, c->snd_nxt);
+	uint32_t len = RTE_MIN(RTE_MIN(pending, (uint32_t)c->snd_mss), room);
+	bool fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == data_end(c);
+
+	if (len == 0 && !fin)
+		return false;
+	return send_data(c, len, fin) == 0 && !fin;
+}
+
+/* RFC 6675 §5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg names —
+ * a lost hole, else new data, else a hole not yet known lost. */
+static void output_sack_recovery(struct tcp_conn *c)
+{
+	uint32_t seq, len;
+	int n;
+
+	while (tcp_sack_pipe(c) + c->snd_mss <= c->cwnd) {
+		uint32_t before = c->snd_nxt;
+
+		if (!tcp_sack_next_hole(c, true, &seq, &len)) {
+			send_new(c, peer_room(c));
+			if (c->snd_nxt != before)
+				continue;
+			if (!tcp_sack_next_hole(c, false, &seq, &len))
+				break;
+		}
+		if ((n = tcp_retransmit(c, seq, len)) <= 0)
+			break;
+		TCP_STAT(c->stack, rexmit_sack, 1);
+		tcp_sack_retransmitted(c, seq, (uint32_t)n);
+	}
+}
+
 void tcp_output(struct tcp_conn *c)
 {
 	if (c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT)
 		return;
-	for (;;) {
-		uint32_t pending = data_after(c, c->snd_nxt);
-		uint32_t len = RTE_MIN(RTE_MIN(pending, (uint32_t)c->snd_mss), usable(c));
-		bool fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == data_end(c);
-
-		if (len == 0 && !fin)
-			break;
-		if (send_data(c, len, fin) < 0)
-			break;
-		if (fin)
-			break;
-	}
+	if ((c->flags & TF_IN_RECOVERY) && c->sack_ok)
+		output_sack_recovery(c);
+	else
+		while (send_new(c, usable(c)))
+			;
 	maybe_persist(c);
 	if (c->flags & TF_ACK_NOW)
 		tcp_send_ack(c);
 }
 
-/* After an RTO or a fast retransmit: the first unacknowledged segment. */
-void tcp_retransmit_first(struct tcp_conn *c)
+/* Send again up to LEN bytes (at most one segment) at SEQ, with the FIN if
+ * they reach it.  Returns the sequence octets sent, -ENODATA when nothing
+ * is outstanding at SEQ, or -ENOBUFS. */
+int tcp_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len)
 {
 	uint32_t saved = c->snd_nxt;
-	uint32_t pending = data_after(c, c->snd_una);
-	uint32_t len = RTE_MIN(pending, (uint32_t)c->snd_mss);
-	bool fin = (c->flags & TF_FIN_SENT) && len == pending;
+	uint32_t pending = data_after(c, seq);
+	bool fin;
+	int err;
 
-	if (c->snd_una == c->snd_max)
-		return;                  /* nothing outstanding, FIN included */
-	c->snd_nxt = c->snd_una;
+	if (!seq_lt(seq, c->snd_max))
+		return -ENODATA;         /* nothing outstanding, FIN included */
+	len = RTE_MIN(RTE_MIN(len, pending), (uint32_t)c->snd_mss);
+	fin = (c->flags & TF_FIN_SENT) && len == pending;
+	c->snd_nxt = seq;
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: never time a retransmission */
-	send_data(c, len, fin);
+	err = send_data(c, len, fin);
 	c->snd_nxt = seq_max(saved, c->snd_nxt);
+	return err < 0 ? err : (int)(len + fin);
+}
+
+/* After an RTO or a NewReno fast retransmit: the first unacknowledged
+ * segment. */
+void tcp_retransmit_first(struct tcp_conn *c)
+{
+	tcp_retransmit(c, c->snd_una, c->snd_mss);
 }
 
 /* A keepalive (seq snd_una - 1, no data) or a zero-window probe (one byte

@@ -92,6 +92,7 @@ static void rto_fire(struct tcp_conn *c)
 	}
 	TCP_STAT(s, rexmit_rto, 1);
 	tcp_cc_timeout(c);
+	tcp_sack_clear(c);                     /* RFC 6675 §5.1 */
 	c->snd_nxt = c->snd_una;               /* go back: resend from the hole */
 	tcp_retransmit_first(c);
 	tcp_rto_restart(c);

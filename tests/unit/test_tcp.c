@@ -219,23 +219,58 @@ static void test_fast_retransmit(void)
 	stop();
 }
 
-/* Several holes in one window are all repaired, without a timeout. */
-static void test_several_holes(void)
+#define HOLES 4
+
+static bool accepted(void *arg)
+{
+	(void)arg;
+	return cli.conn != NULL && srv.conn != NULL;
+}
+
+/* HOLES data segments of one window are lost; 400,000 bytes go from the
+ * client to a server whose SACK is on or off. */
+static void holes_in_one_window(bool peer_sack)
 {
 	struct tcp_stack_conf conf = base_conf();
 	struct drop_plan plan = {.side = 0, .nth = {12, 15, 19, 22}};
 	struct impair_conf imp = {.delay_us = 2000};
 
 	start(&conf, &imp, &imp);
+	h.side[1].s->conf.sack_off = !peer_sack;
 	h.filter = drop_filter, h.filter_arg = &plan;
 	cli.tx = pattern, cli.tx_len = 400000, cli.close_after_tx = true;
 	srv.close_after_tx = true;
 	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, accepted, NULL));
+	CU_ASSERT_EQUAL(cli.conn->sack_ok, peer_sack);
+	CU_ASSERT_EQUAL(srv.conn->sack_ok, peer_sack);
 	CU_ASSERT(h_run_until(&h, 20 * SEC, both_closed, NULL));
 	CU_ASSERT_EQUAL(srv.rx_len, 400000);
 	CU_ASSERT(memcmp(srv.rx, pattern, 400000) == 0);
-	CU_ASSERT(st(0)->rexmit_fast + st(0)->rexmit_sack >= 4);
+	CU_ASSERT(st(0)->rexmit_fast + st(0)->rexmit_sack >= HOLES);
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+}
+
+/* Several holes in one window are all repaired by SACK recovery (RFC
+ * 6675), in one recovery episode, without a timeout and without sending
+ * again what the peer already holds. */
+static void test_several_holes(void)
+{
+	holes_in_one_window(true);
+	CU_ASSERT_EQUAL(h.filtered, HOLES);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);            /* one episode */
+	CU_ASSERT(st(0)->rexmit_sack >= HOLES - 1);
+	CU_ASSERT(st(0)->rexmit_fast + st(0)->rexmit_sack + st(0)->rexmit_rto <= HOLES + 2);
+	stop();
+}
+
+/* A peer that does not do SACK: the same holes are repaired by NewReno
+ * partial ACKs (RFC 6582), one per round trip, still without a timeout. */
+static void test_several_holes_no_sack(void)
+{
+	holes_in_one_window(false);
+	CU_ASSERT_EQUAL(st(0)->rexmit_sack, 0);
+	CU_ASSERT(st(0)->rexmit_fast >= HOLES);
 	stop();
 }
 
@@ -580,6 +615,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "transfer under 1-20% loss, dup, reorder, corruption", test_transfer_impaired);
 	CU_add_test(s, "fast retransmit after 3 dup ACKs", test_fast_retransmit);
 	CU_add_test(s, "several holes in one window", test_several_holes);
+	CU_add_test(s, "several holes, peer without SACK: NewReno", test_several_holes_no_sack);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);
 	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);

@@ -1,0 +1,188 @@
+/*
+ * tcp_sack: the sender's side of SACK (RFC 2018, RFC 6675) — the bounded
+ * scoreboard of ranges the peer holds above snd_una, which ACKs count as
+ * DupAcks, entry into loss recovery, and IsLost, pipe and NextSeg, which
+ * tcp_output() uses to repair holes while cwnd limits the bytes in flight.
+ * A peer that did not negotiate SACK recovers by NewReno (tcp_cc.c).
+ */
+#include "dataplane/tcp/tcp_impl.h"
+
+static void sb_remove(struct tcp_scoreboard *sb, uint8_t i)
+{
+	for (uint8_t j = i; j + 1 < sb->n; j++)
+		sb->r[j] = sb->r[j + 1];
+	sb->n--;
+}
+
+/* Forget what the cumulative ACK covers. */
+static void sb_trim(struct tcp_scoreboard *sb, uint32_t una)
+{
+	while (sb->n != 0 && seq_leq(sb->r[0].end, una))
+		sb_remove(sb, 0);
+	if (sb->n != 0 && seq_lt(sb->r[0].start, una))
+		sb->r[0].start = una;
+}
+
+/* Add [start, end) to the sorted, disjoint ranges, merging what it overlaps or
+ * touches.  When the scoreboard is full the highest range is given up (the
+ * data counts as not SACKed: safe, at worst a needless retransmission).
+ * Returns the bytes that were not SACKed before. */
+static uint32_t sb_add(struct tcp_scoreboard *sb, const uint32_t start, const uint32_t end)
+{
+	uint32_t s = start, e = end, fresh = end - start;
+	uint8_t i = 0;
+
+	while (i < sb->n && seq_lt(sb->r[i].end, s))
+		i++;
+	while (i < sb->n && seq_leq(sb->r[i].start, e)) {
+		uint32_t lo = seq_max(start, sb->r[i].start), hi = seq_min(end, sb->r[i].end);
+
+		if (seq_lt(lo, hi))
+			fresh -= hi - lo;
+		s = seq_min(s, sb->r[i].start);
+		e = seq_max(e, sb->r[i].end);
+		sb_remove(sb, i);
+	}
+	if (sb->n == TCP_SACK_RANGES) {
+		if (i == sb->n)
+			return fresh;
+		sb->n--;
+	}
+	for (uint8_t j = sb->n; j > i; j--)
+		sb->r[j] = sb->r[j - 1];
+	sb->r[i] = (struct tcp_sack_block){.start = s, .end = e};
+	sb->n++;
+	return fresh;
+}
+
+/* Take the ACK's SACK blocks (after snd_una moved to the ACK).  Blocks
+ * below snd_una (D-SACK) or beyond snd_max are ignored.  Returns the
+ * bytes newly SACKed. */
+uint32_t tcp_sack_update(struct tcp_conn *c, const struct tcp_opts *o)
+{
+	uint32_t fresh = 0;
+
+	sb_trim(&c->sb, c->snd_una);
+	if (!c->sack_ok)
+		return 0;
+	for (uint8_t i = 0; i < o->nsack; i++) {
+		uint32_t s = o->sack[i].start, e = o->sack[i].end;
+
+		if (!seq_lt(s, e) || seq_gt(e, c->snd_max) || seq_leq(e, c->snd_una))
+			continue;
+		fresh += sb_add(&c->sb, seq_max(s, c->snd_una), e);
+	}
+	return fresh;
+}
+
+void tcp_sack_clear(struct tcp_conn *c)
+{
+	c->sb.n = 0;
+	c->sb.high_rxt = c->snd_una;
+}
+
+/* IsLost (RFC 6675 §4) for any octet of a hole that begins at SEQ: DupThresh
+ * discontiguous SACKed ranges above it, or more than (DupThresh - 1) * SMSS
+ * SACKed bytes above it. */
+static bool hole_lost(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t bytes = 0, ranges = 0;
+
+	for (uint8_t i = 0; i < c->sb.n; i++)
+		if (seq_gt(c->sb.r[i].start, seq)) {
+			bytes += c->sb.r[i].end - c->sb.r[i].start;
+			ranges++;
+		}
+	return ranges >= TCP_DUPACK_THRESH ||
+	       bytes > (TCP_DUPACK_THRESH - 1) * (uint32_t)c->snd_mss;
+}
+
+/* The hole (un-SACKed run) at or after SEQ, below snd_max: [*s, *e).
+ * False when everything from SEQ on is SACKed. */
+static bool hole_from(const struct tcp_conn *c, uint32_t seq, uint32_t *s, uint32_t *e)
+{
+	for (uint8_t i = 0; i < c->sb.n; i++) {
+		if (seq_leq(c->sb.r[i].end, seq))
+			continue;
+		if (seq_lt(seq, c->sb.r[i].start)) {
+			*s = seq;
+			*e = c->sb.r[i].start;
+			return true;
+		}
+		seq = c->sb.r[i].end;
+	}
+	*s = seq;
+	*e = c->snd_max;
+	return seq_lt(seq, c->snd_max);
+}
+
+/* SetPipe (RFC 6675 §4): the octets between snd_una and snd_max that are
+ * not SACKed count once if not lost and once more if retransmitted. */
+uint32_t tcp_sack_pipe(const struct tcp_conn *c)
+{
+	uint32_t pipe = 0, s, e;
+
+	for (uint32_t seq = c->snd_una; hole_from(c, seq, &s, &e); seq = e) {
+		if (!hole_lost(c, s))
+			pipe += e - s;
+		if (seq_lt(s, c->sb.high_rxt))
+			pipe += seq_min(e, c->sb.high_rxt) - s;
+	}
+	return pipe;
+}
+
+/* NextSeg (RFC 6675 §4) rules 1 and 3: the first un-SACKed octet past
+ * HighRxt and below the highest SACKed octet, if LOST_ONLY then one that
+ * IsLost.  Sets the segment [*seq, *seq + *len) within its hole. */
+bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only,
+			uint32_t *seq, uint32_t *len)
+{
+	uint32_t s, e;
+
+	if (c->sb.n == 0)
+		return false;
+	uint32_t top = c->sb.r[c->sb.n - 1].start;
+
+	for (uint32_t from = seq_max(c->snd_una, c->sb.high_rxt);
+	     hole_from(c, from, &s, &e) && seq_lt(s, top); from = e)
+		if (!lost_only || hole_lost(c, s)) {
+			*seq = s;
+			*len = RTE_MIN(e - s, (uint32_t)c->snd_mss);
+			return true;
+		}
+	return false;
+}
+
+/* A segment [seq, seq + len) went out again. */
+void tcp_sack_retransmitted(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	c->sb.high_rxt = seq_max(c->sb.high_rxt, seq + len);
+}
+
+/* RFC 6675 §5: an ACK that SACKs FRESH new bytes is a DupAck.  Outside
+ * recovery the DupThresh-th, or a first hole that IsLost already, starts
+ * loss recovery (not for losses of a window already recovered or timed
+ * out, as RFC 6582 guards with recover): the first hole is retransmitted
+ * at once and the rest follows from tcp_output().  Short of that, the
+ * DupAck lets tcp_output() send new data while pipe is below cwnd. */
+void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh)
+{
+	uint32_t s, e;
+	int n;
+
+	if (fresh == 0 || (c->flags & TF_IN_RECOVERY))
+		return;
+	TCP_STAT(c->stack, dup_acks, 1);
+	c->sb.high_rxt = c->snd_una;
+	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una)) ||
+	    seq_lt(c->snd_una, c->recover)) {
+		tcp_conn_mark_output(c);        /* limited transmit, by pipe */
+		return;
+	}
+	tcp_cc_sack_recovery(c);
+	if (hole_from(c, c->snd_una, &s, &e) && (n = tcp_retransmit(c, s, e - s)) > 0) {
+		TCP_STAT(c->stack, rexmit_fast, 1);
+		tcp_sack_retransmitted(c, s, (uint32_t)n);
+	}
+	tcp_conn_mark_output(c);
+}

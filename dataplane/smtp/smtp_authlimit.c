@@ -67,12 +67,18 @@ void smtp_authlimit_free(struct smtp_authlimit *l)
 	free(l);
 }
 
-/* IPv4 as ::ffff:a.b.c.d, IPv6 cut to its /64. */
+/* IPv4 as ::ffff:a.b.c.d (so an IPv4-mapped client is its IPv4 self),
+ * other IPv6 cut to its /64. */
 static void addr_key(const struct smtp_addr *a, uint8_t key[16])
 {
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					   0xff, 0xff};
+
 	memset(key, 0, 16);
 	if (a->family == AF_INET6) {
-		memcpy(key, a->v6, 8);
+		bool is_mapped = memcmp(a->v6, mapped, sizeof(mapped)) == 0;
+
+		memcpy(key, a->v6, is_mapped ? 16 : 8);
 		return;
 	}
 	key[10] = key[11] = 0xff;

@@ -76,6 +76,8 @@ static bool user_ok(const char *s, size_t n)
  * setting.  Returns NULL when fine, else what is wrong. */
 static const char *hash_problem(const char *h, size_t n)
 {
+	char setting[CRYPT_OUTPUT_SIZE];
+
 	if (n == 0)
 		return "empty hash";
 	if (h[0] != '$' || n >= CRYPT_OUTPUT_SIZE)
@@ -83,7 +85,9 @@ static const char *hash_problem(const char *h, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)h[i] <= 0x20 || (unsigned char)h[i] >= 0x7f)
 			return "blank or control character in hash";
-	switch (crypt_checksalt(h)) {
+	memcpy(setting, h, n);
+	setting[n] = '\0';
+	switch (crypt_checksalt(setting)) {
 	case CRYPT_SALT_OK:
 		return NULL;
 	case CRYPT_SALT_METHOD_LEGACY:

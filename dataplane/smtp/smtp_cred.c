@@ -213,7 +213,7 @@ int smtp_cred_parse(const char *text, size_t len, const char *name,
 		return cred_fail(err, errlen, -ENOMEM, "%s: out of memory",
 				 name);
 	rc = parse_lines(c, text, len, name, err, errlen);
-	if (rc == 0) {
+	if (rc == 0 && c->n > 1) {
 		qsort(c->e, c->n, sizeof(*c->e), by_user);
 		rc = check_duplicates(c, name, err, errlen);
 	}

@@ -56,8 +56,9 @@ int tls_ctx_client_new(const char *ca_path, struct tls_ctx **out, char *err,
 void tls_ctx_free(struct tls_ctx *ctx);
 
 /* A connection on CTX.  For a client context, HOST (required) is sent as
- * SNI and the certificate must name it; servers pass NULL.  Returns 0,
- * -EINVAL or -ENOMEM. */
+ * SNI and the certificate must name it (an IPv4 or IPv6 literal: no SNI,
+ * and the certificate must carry that IP address); servers pass NULL.
+ * Returns 0, -EINVAL or -ENOMEM. */
 int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out);
 void tls_conn_free(struct tls_conn *c);
 

@@ -5,6 +5,7 @@
  */
 #include "dataplane/tls/tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,21 @@ struct tls_conn {
 	unsigned long err;      /* OpenSSL's code for that error */
 };
 
+/* The name the server's certificate must carry.  An address literal is
+ * matched against the certificate's IP entries and sent without SNI, which
+ * RFC 6066 §3 allows only for host names.  Returns 1 on success. */
+static int set_peer_name(SSL *ssl, const char *host)
+{
+	unsigned char ip[16];
+
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	if (SSL_set_tlsext_host_name(ssl, host) != 1)
+		return 0;
+	return SSL_set1_host(ssl, host);
+}
+
 int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out)
 {
 	struct tls_conn *c;
@@ -49,14 +65,12 @@ int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out)
 	BIO_set_mem_eof_return(c->out, -1);
 	SSL_set_bio(c->ssl, c->in, c->out); /* the SSL owns them now */
 	attached = true;
-	if (!c->client) {
+	if (!c->client)
 		SSL_set_accept_state(c->ssl);
-	} else if (SSL_set_tlsext_host_name(c->ssl, host) != 1 ||
-		   SSL_set1_host(c->ssl, host) != 1) {
+	else if (set_peer_name(c->ssl, host) != 1)
 		goto fail;
-	} else {
+	else
 		SSL_set_connect_state(c->ssl);
-	}
 	*out = c;
 	return 0;
 fail:

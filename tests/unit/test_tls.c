@@ -306,6 +306,23 @@ static void test_wrong_host(void)
 	tls_conn_free(c);
 }
 
+/* A smart host given by address: its certificate names no IP. */
+static void test_ip_literal_host(void)
+{
+	struct tls_conn *s, *c;
+	enum tls_result rs, rc;
+	char why[256];
+
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(server_ctx, NULL, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(client_ctx, "192.0.2.25", &c), 0);
+	handshake(s, c, &rs, &rc);
+	CU_ASSERT_EQUAL(rc, TLS_ERR_VERIFY);
+	tls_conn_error(c, why, sizeof(why));
+	CU_ASSERT(strstr(why, "IP address mismatch") != NULL);
+	tls_conn_free(s);
+	tls_conn_free(c);
+}
+
 /* Untrusted: the server presents certificate b, the client trusts a. */
 static void test_untrusted_cert(void)
 {
@@ -452,6 +469,7 @@ void test_tls_register(void)
 	CU_add_test(s, "garbage instead of a handshake", test_garbage_handshake);
 	CU_add_test(s, "garbage record", test_garbage_record);
 	CU_add_test(s, "wrong host name", test_wrong_host);
+	CU_add_test(s, "ip literal host", test_ip_literal_host);
 	CU_add_test(s, "untrusted certificate", test_untrusted_cert);
 	CU_add_test(s, "tls 1.1 client refused", test_tls11_refused);
 	CU_add_test(s, "tls 1.2 client", test_tls12_negotiated);

@@ -7,8 +7,9 @@
  *
  * The credentials are loaded on the control plane, one set per config
  * snapshot, read-only afterwards: smtp_cred_verify() may run on any
- * number of threads at once.  It is deliberately slow (yescrypt costs
- * milliseconds of CPU): never call it on a NIC core's packet path; the
+ * number of threads at once.  It is deliberately slow (yescrypt at
+ * mkpasswd's default cost takes tens to hundreds of milliseconds of CPU):
+ * never call it on a NIC core's packet path; the
  * session hands the check to a control-plane thread and waits for the
  * answer.
  *
@@ -46,9 +47,10 @@ void smtp_cred_free(struct smtp_cred *c);
 size_t smtp_cred_count(const struct smtp_cred *c);
 
 /* True when USER exists and PASS hashes to its hash.  The hash comparison
- * is constant-time, and an unknown user costs a hash computation too, so
- * timing tells neither which users exist nor how much of a hash matched.
- * Slow by design: see the header comment. */
+ * is constant-time, and an unknown user is hashed with the setting of the
+ * first user in the file, so with one hash method throughout, timing tells
+ * neither which users exist nor how much of a hash matched.  Slow by
+ * design: see the header comment. */
 bool smtp_cred_verify(const struct smtp_cred *c, const char *user,
 		      const char *pass);
 

@@ -88,6 +88,19 @@ static void mask_bits(uint8_t *b, size_t len, unsigned depth)
 	}
 }
 
+/* Address bytes as inet_pton() left them into A. */
+static void set_addr(struct smtp_addr *a, const uint8_t *bytes, bool v6)
+{
+	if (v6) {
+		a->family = AF_INET6;
+		memcpy(a->v6, bytes, 16);
+		return;
+	}
+	a->family = AF_INET;
+	a->v4 = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 |
+		(uint32_t)bytes[2] << 8 | bytes[3];
+}
+
 int smtp_cidr_parse(const char *s, struct smtp_cidr *out, char *err,
 		    size_t errlen)
 {
@@ -119,23 +132,13 @@ int smtp_cidr_parse(const char *s, struct smtp_cidr *out, char *err,
 		char want[SMTP_CIDR_STRLEN];
 
 		mask_bits(bytes, max / 8, c.depth);
-		memcpy(c.net.v6, bytes, max / 8);
-		c.net.family = v6 ? AF_INET6 : AF_INET;
-		if (!v6)
-			c.net.v4 = ntohl(c.net.v4);
+		set_addr(&c.net, bytes, v6);
 		smtp_cidr_format(&c, want, sizeof(want));
 		return fail(err, errlen,
 			    "allow entry \"%.*s\": host bits set (network is %s)",
 			    SMTP_CIDR_STRLEN, s, want);
 	}
-	if (v6) {
-		c.net.family = AF_INET6;
-		memcpy(c.net.v6, bytes, 16);
-	} else {
-		c.net.family = AF_INET;
-		memcpy(&c.net.v4, bytes, 4);
-		c.net.v4 = ntohl(c.net.v4);
-	}
+	set_addr(&c.net, bytes, v6);
 	*out = c;
 	return 0;
 }
@@ -181,7 +184,8 @@ static bool mapped_part(const struct smtp_cidr *c, struct smtp_cidr *v4)
 	return true;
 }
 
-/* The entries, parsed, with IPv4 ones (including mapped parts) first. */
+/* The entries, parsed: IPv4 networks (mapped parts of IPv6 entries
+ * included) and IPv6 networks. */
 struct parsed {
 	struct smtp_cidr *v4, *v6;
 	size_t n4, n6;
@@ -190,7 +194,9 @@ struct parsed {
 static int parse_all(const char *const *entries, size_t n, struct parsed *p,
 		     char *err, size_t errlen)
 {
-	p->v4 = calloc(n > 0 ? 2 * n : 1, sizeof(*p->v4));
+	/* Each entry gives at most one IPv4 network (itself or its mapped
+	 * part) and at most one IPv6 network. */
+	p->v4 = calloc(n > 0 ? n : 1, sizeof(*p->v4));
 	p->v6 = calloc(n > 0 ? n : 1, sizeof(*p->v6));
 	p->n4 = p->n6 = 0;
 	if (p->v4 == NULL || p->v6 == NULL) {
@@ -214,20 +220,23 @@ static int parse_all(const char *const *entries, size_t n, struct parsed *p,
 	return 0;
 }
 
-/* tbl8 groups: one per /24 an IPv4 rule longer than /24 falls in; up to
- * (128 - 24) / 8 = 13 per IPv6 rule.  Small lists, so no need to be exact. */
+/* Tables only for rules of depth >= 1 (a /0 is a flag).  tbl8 groups: at
+ * most one per IPv4 rule longer than /24, at most (128 - 24) / 8 = 13 per
+ * IPv6 rule. */
 static int create_tables(struct smtp_admit *a, const struct parsed *p,
 			 uint32_t id, int socket, char *err, size_t errlen)
 {
 	char name[RTE_LPM_NAMESIZE];
-	size_t long4 = 0, real6 = 0;
+	size_t real4 = 0, long4 = 0, real6 = 0;
 
-	for (size_t i = 0; i < p->n4; i++)
+	for (size_t i = 0; i < p->n4; i++) {
+		real4 += p->v4[i].depth > 0;
 		long4 += p->v4[i].depth > 24;
+	}
 	for (size_t i = 0; i < p->n6; i++)
 		real6 += p->v6[i].depth > 0;
-	if (p->n4 > 0) {
-		struct rte_lpm_config cfg = {.max_rules = (uint32_t)p->n4,
+	if (real4 > 0) {
+		struct rte_lpm_config cfg = {.max_rules = (uint32_t)real4,
 					     .number_tbl8s = (uint32_t)long4 + 1};
 
 		snprintf(name, sizeof(name), "sl_admit4_%u", id);

@@ -63,8 +63,8 @@ int tls_conn_new(struct tls_ctx *ctx, const char *host, struct tls_conn **out);
 void tls_conn_free(struct tls_conn *c);
 
 /* Ciphertext received from TCP.  *TAKEN says how much was buffered (less
- * than LEN when TLS_CIPHER_IN_MAX is reached).  Returns TLS_OK, or the
- * connection's error once it has failed. */
+ * than LEN when TLS_CIPHER_IN_MAX is reached).  Returns TLS_OK,
+ * TLS_ERR_NOMEM, or the connection's error once it has failed. */
 enum tls_result tls_feed_cipher(struct tls_conn *c, const void *buf,
 				size_t len, size_t *taken);
 

@@ -306,6 +306,31 @@ static void test_wrong_host(void)
 	tls_conn_free(c);
 }
 
+/* A smart host given by address whose certificate carries it. */
+static void test_ip_literal_match(void)
+{
+	char c3[128], k3[128], err[256];
+	struct tls_ctx *sx, *cx;
+	struct tls_conn *s, *c;
+	enum tls_result rs, rc;
+
+	CU_ASSERT_EQUAL_FATAL(tls_testcert_write(dir, "ip", "192.0.2.25", c3, k3,
+						 sizeof(c3)), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_ctx_server_new(c3, k3, &sx, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_ctx_client_new(c3, &cx, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(sx, NULL, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(cx, "192.0.2.25", &c), 0);
+	handshake(s, c, &rs, &rc);
+	CU_ASSERT_EQUAL(rs, TLS_OK);
+	CU_ASSERT_EQUAL(rc, TLS_OK);
+	tls_conn_free(s);
+	tls_conn_free(c);
+	tls_ctx_free(sx);
+	tls_ctx_free(cx);
+	unlink(c3);
+	unlink(k3);
+}
+
 /* A smart host given by address: its certificate names no IP. */
 static void test_ip_literal_host(void)
 {
@@ -470,6 +495,7 @@ void test_tls_register(void)
 	CU_add_test(s, "garbage record", test_garbage_record);
 	CU_add_test(s, "wrong host name", test_wrong_host);
 	CU_add_test(s, "ip literal host", test_ip_literal_host);
+	CU_add_test(s, "ip literal host matches", test_ip_literal_match);
 	CU_add_test(s, "untrusted certificate", test_untrusted_cert);
 	CU_add_test(s, "tls 1.1 client refused", test_tls11_refused);
 	CU_add_test(s, "tls 1.2 client", test_tls12_negotiated);

@@ -1,6 +1,7 @@
 /* tls_testcert: makes a self-signed certificate with OpenSSL's APIs. */
 #include "tests/unit/tls_testcert.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include <openssl/evp.h>
@@ -27,11 +28,14 @@ static X509 *self_signed(EVP_PKEY *pk, const char *host)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
+	unsigned char ip[16];
 	char san[300];
 
 	if (x == NULL)
 		return NULL;
-	snprintf(san, sizeof(san), "DNS:%s", host);
+	snprintf(san, sizeof(san), "%s:%s",
+		 inet_pton(AF_INET, host, ip) == 1 ||
+		 inet_pton(AF_INET6, host, ip) == 1 ? "IP" : "DNS", host);
 	name = X509_get_subject_name(x);
 	if (X509_set_version(x, X509_VERSION_3) != 1 ||
 	    ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||

@@ -5,8 +5,9 @@
 
 #include <stddef.h>
 
-/* Writes DIR/NAME.crt (self-signed, P-256, CN and DNS subjectAltName HOST,
- * valid for a day) and DIR/NAME.key (its key, PEM).  The paths go to CERT
+/* Writes DIR/NAME.crt (self-signed, P-256, CN HOST and a subjectAltName
+ * for it: an IP entry when HOST is an address literal, else DNS; valid for
+ * a day) and DIR/NAME.key (its key, PEM).  The paths go to CERT
  * and KEY (LEN bytes each).  Returns 0 or -1. */
 int tls_testcert_write(const char *dir, const char *name, const char *host,
 		       char *cert, char *key, size_t len);

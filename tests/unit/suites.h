@@ -8,5 +8,8 @@ void test_ctl_register(void);
 void test_impair_register(void);
 void test_tcp_register(void);
 void test_tcp_support_register(void);
+void test_smtp_admit_register(void);
+void test_smtp_cred_register(void);
+void test_tls_register(void);
 
 #endif

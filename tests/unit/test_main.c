@@ -34,6 +34,9 @@ int main(int argc, char **argv)
 	test_impair_register();
 	test_tcp_register();
 	test_tcp_support_register();
+	test_smtp_admit_register();
+	test_smtp_cred_register();
+	test_tls_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -114,6 +114,8 @@ int spool_open(const struct spool_conf *conf, uint64_t now_us,
 	sp->ring.ring_fd = -1;
 	sp->active = sp->cur = sp->committing = -1;
 	sp->next_seq = 1;
+	sp->epoch_no = sp->durable_no = 1;
+	sp->mark = SPOOL_MARK_DONE;
 	sp->reserve = conf->seg_size / 8;
 	sp->grow.fd = -1;
 	for (unsigned i = 0; i < SPOOL_SEG_MAX; i++)
@@ -149,6 +151,9 @@ static void dispatch(struct spool *sp, uint64_t ud, int res)
 	switch (SPOOL_UD_OP(ud)) {
 	case OP_WRITE:
 		spool_log_write_done(sp, ud, res);
+		break;
+	case OP_MARK:
+		spool_log_mark_done(sp, ud, res);
 		break;
 	case OP_FSYNC:
 		spool_log_fsync_done(sp, res);
@@ -231,9 +236,12 @@ const struct spool_stats *spool_stats(const struct spool *sp)
 
 int spool_full(struct spool *sp)
 {
+	/* Full: no free segment, and less than a block left in the active
+	 * one beyond the reserve kept for finishing messages. */
 	bool full = sp->stats.segs_free == 0 &&
 		    (sp->active < 0 ||
-		     sp->conf.seg_size - sp->seg[sp->active].off < sp->reserve);
+		     sp->conf.seg_size - sp->seg[sp->active].off <
+		     sp->reserve + sp->conf.block_size);
 
 	if (full != sp->full)
 		SPOOL_LOG(WARNING, "worker %u: spool %s", sp->conf.worker,

@@ -38,8 +38,8 @@ struct spool_seg {
 	uint8_t state;
 	bool bad;            /* a write or sync failed: never written again */
 	uint32_t seq;        /* log order; in every record of the segment */
-	uint32_t floor;      /* lowest first-segment seq of the messages in it */
 	uint32_t live;       /* unfinished messages with records in it */
+	uint64_t idle_no;    /* epoch in which live last dropped to 0 */
 	uint64_t off;        /* next write offset (active) */
 	uint8_t hdr[SPOOL_SEG_HDR_LEN];  /* free header being written */
 };
@@ -73,7 +73,8 @@ struct spool_msg {
 	bool in_mem;         /* body also in chunks */
 	bool abandoned;      /* aborted while its commit was in flight */
 	uint64_t segmask;    /* segments holding its records */
-	uint32_t first_seq;  /* seq of the segment of its first record */
+	uint32_t env_seg;    /* where its envelope record is, for the mark */
+	uint64_t env_off;
 	uint64_t size;
 	uint32_t body_crc;
 	uint32_t nrcpt;
@@ -94,6 +95,7 @@ struct spool_group {
 	unsigned writes;      /* writes in flight */
 	uint64_t segmask;     /* segments written */
 	int err;
+	uint64_t no;          /* epoch number */
 };
 
 struct spool_read {
@@ -126,6 +128,8 @@ struct spool {
 	int cur;              /* current block, -1 none */
 
 	unsigned ep;          /* epoch new records belong to */
+	uint64_t epoch_no;    /* its number (grows by one per commit) */
+	uint64_t durable_no;  /* every epoch below this one is synced */
 	struct spool_group grp[2];
 	int committing;       /* epoch being committed, -1 none */
 	unsigned fsyncs;      /* fsyncs in flight for it */
@@ -140,6 +144,7 @@ struct spool {
 	struct spool_read reads[SPOOL_READS];
 
 	uint8_t *zero;        /* SPOOL_ZERO_LEN zero bytes */
+	uint8_t mark;         /* SPOOL_MARK_DONE, the source of mark writes */
 	struct {
 		uint8_t step;
 		int idx, fd;
@@ -151,7 +156,7 @@ struct spool {
 };
 
 /* io_uring user_data: operation, a 24-bit length, a 32-bit index. */
-enum spool_op { OP_WRITE = 1, OP_FSYNC, OP_READ, OP_GROW, OP_FREE_WRITE,
+enum spool_op { OP_WRITE = 1, OP_MARK, OP_FSYNC, OP_READ, OP_GROW, OP_FREE_WRITE,
 		OP_FREE_FSYNC, OP_IGNORE };
 #define SPOOL_UD(op, len, idx) \
 	((uint64_t)(op) << 56 | (uint64_t)(len) << 32 | (uint32_t)(idx))
@@ -173,6 +178,9 @@ size_t spool_log_room(const struct spool *sp);
 void spool_log_flush(struct spool *sp);
 void spool_log_end(struct spool *sp, struct spool_msg *m);
 void spool_log_write_done(struct spool *sp, uint64_t ud, int res);
+/* Mark M's envelope done in place (covered by the next commit). */
+void spool_log_mark(struct spool *sp, struct spool_msg *m);
+void spool_log_mark_done(struct spool *sp, uint64_t ud, int res);
 void spool_log_fsync_done(struct spool *sp, int res);
 void spool_log_poll(struct spool *sp);
 /* Seconds-free lists of pools. */

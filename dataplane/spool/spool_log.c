@@ -163,6 +163,30 @@ void spool_log_commit(struct spool *sp, struct spool_msg *m, size_t n)
 		block_flush(sp, sp->cur);
 }
 
+void spool_log_mark(struct spool *sp, struct spool_msg *m)
+{
+	struct spool_group *g = &sp->grp[sp->ep];
+	struct io_uring_sqe *q = spool_sqe(sp);
+
+	if (q == NULL)
+		return;  /* the done record still finishes it while it lives */
+	io_uring_prep_write(q, sp->seg[m->env_seg].fd, &sp->mark, 1,
+			    m->env_off + SPOOL_REC_MARK_OFF);
+	io_uring_sqe_set_data64(q, SPOOL_UD(OP_MARK, 1, sp->ep));
+	g->writes++;
+	g->segmask |= 1ull << m->env_seg;
+}
+
+void spool_log_mark_done(struct spool *sp, uint64_t ud, int res)
+{
+	sp->grp[SPOOL_UD_IDX(ud)].writes--;
+	if (res != 1) {
+		STATS_ADD(sp->stats.write_errors, 1);
+		SPOOL_LOG(ERR, "worker %u: marking a message done: %s",
+			  sp->conf.worker, strerror(res < 0 ? -res : EIO));
+	}
+}
+
 /* ---- group commit ------------------------------------------------------- */
 
 void spool_log_end(struct spool *sp, struct spool_msg *m)
@@ -198,8 +222,11 @@ static void group_finish(struct spool *sp, unsigned e)
 	memset(&sp->grp[e], 0, sizeof(sp->grp[e]));
 	sp->committing = -1;
 	sp->fsync_sent = false;
-	if (g.err == 0)
+	if (g.err == 0) {
 		STATS_ADD(sp->stats.commits, 1);
+		sp->durable_no = g.no + 1;
+		sp->reclaim_due = true;
+	}
 	for (struct spool_msg *m = g.head, *next; m != NULL; m = next) {
 		int err = g.err ? g.err : (m->segmask & bad) ? -EIO : 0;
 
@@ -292,6 +319,7 @@ static void commit_start(struct spool *sp)
 			  sp->now - g->first_us < sp->conf.commit_interval_us))
 		return;
 	spool_log_flush(sp);
+	g->no = sp->epoch_no++;
 	sp->committing = (int)sp->ep;
 	sp->ep ^= 1;
 }

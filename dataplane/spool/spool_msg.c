@@ -38,12 +38,8 @@ void spool_msg_note_seg(struct spool_msg *m, uint32_t seg)
 
 	if (m->segmask & (1ull << seg))
 		return;
-	if (m->segmask == 0)
-		m->first_seq = s->seq;
 	m->segmask |= 1ull << seg;
 	s->live++;
-	if (m->first_seq < s->floor)
-		s->floor = m->first_seq;
 }
 
 static void mem_drop(struct spool_msg *m)
@@ -103,8 +99,8 @@ void spool_msg_release(struct spool_msg *m)
 	struct spool *sp = m->sp;
 
 	for (unsigned i = 0; i < sp->conf.seg_max; i++)
-		if (m->segmask & (1ull << i))
-			sp->seg[i].live--;
+		if ((m->segmask & (1ull << i)) && --sp->seg[i].live == 0)
+			sp->seg[i].idle_no = sp->epoch_no;
 	if (m->ext_head != SPOOL_NONE) {
 		sp->ext[m->ext_tail].next = sp->ext_free;
 		sp->ext_free = m->ext_head;
@@ -143,6 +139,8 @@ int spool_msg_begin(struct spool *sp, const struct spool_env *env,
 		return err;
 	}
 	spool_rec_put_envelope(p, (size_t)n, sp->seg[sp->active].seq, m->qid, env);
+	m->env_seg = (uint32_t)sp->active;
+	m->env_off = sp->seg[sp->active].off;
 	spool_log_commit(sp, m, (size_t)n);
 	m->nrcpt = env->nrcpt;
 	*out = m;
@@ -231,8 +229,10 @@ int spool_msg_end(struct spool_msg *m, spool_end_fn *cb, void *arg)
 	return 0;
 }
 
-/* Append a done record for M; the reserve may be used, since finishing
- * messages is what frees space. */
+/* Mark M's envelope done and append a done record; the reserve may be
+ * used, since finishing messages is what frees space.  The mark is what
+ * recovery relies on: it lives and dies with the envelope, so finishing a
+ * message creates no dependency between segments. */
 static int put_done(struct spool_msg *m, uint8_t reason)
 {
 	struct spool *sp = m->sp;
@@ -244,6 +244,7 @@ static int put_done(struct spool_msg *m, uint8_t reason)
 		return err;
 	spool_rec_put_done(p, n, sp->seg[sp->active].seq, m->qid, reason);
 	spool_log_commit(sp, m, n);
+	spool_log_mark(sp, m);
 	return 0;
 }
 

@@ -58,6 +58,15 @@ static uint8_t *put_str(uint8_t *p, struct spool_str s)
 	return put_bytes(put_u16(p, s.len), s.p, s.len);
 }
 
+/* Over the whole record but the crc itself and the in-place mark. */
+static uint32_t rec_crc(const uint8_t *rec, uint32_t len)
+{
+	uint32_t crc = spool_crc(rec + 4, SPOOL_REC_MARK_OFF - 4, SPOOL_CRC_SEED);
+
+	return spool_crc(rec + SPOOL_REC_MARK_OFF + 1,
+			 SPOOL_REC_HDR - SPOOL_REC_MARK_OFF - 1 + (size_t)len, crc);
+}
+
 /* Header with the CRC filled in over header tail and payload. */
 static long finish(uint8_t *dst, uint8_t type, uint32_t len, uint32_t seq,
 		   uint64_t qid)
@@ -70,8 +79,7 @@ static long finish(uint8_t *dst, uint8_t type, uint32_t len, uint32_t seq,
 	p = put_u32(p, len);
 	p = put_u32(p, seq);
 	put_u64(p, qid);
-	put_u32(dst, spool_crc(dst + 4, SPOOL_REC_HDR - 4 + (size_t)len,
-			       SPOOL_CRC_SEED));
+	put_u32(dst, rec_crc(dst, len));
 	return SPOOL_REC_HDR + (long)len;
 }
 
@@ -249,20 +257,21 @@ long spool_rec_decode(const uint8_t *src, size_t avail, struct spool_rec *out)
 	uint32_t crc = (uint32_t)get_le(&c, 4);
 	uint8_t type = (uint8_t)get_le(&c, 1);
 	uint8_t ver = (uint8_t)get_le(&c, 1);
-	uint16_t zero = (uint16_t)get_le(&c, 2);
+	uint8_t mark = (uint8_t)get_le(&c, 1);
+	uint8_t zero = (uint8_t)get_le(&c, 1);
 
 	out->len = (uint32_t)get_le(&c, 4);
 	out->seq = (uint32_t)get_le(&c, 4);
 	out->qid = get_le(&c, 8);
 	out->type = type;
+	out->mark = mark;
 	out->payload = src + SPOOL_REC_HDR;
 	if (type >= SPOOL_REC__MAX || ver != SPOOL_REC_VERSION || zero != 0 ||
-	    out->len > REC_LEN_MAX)
+	    (mark != 0 && mark != SPOOL_MARK_DONE) || out->len > REC_LEN_MAX)
 		return -EBADMSG;
 	if (avail - SPOOL_REC_HDR < out->len)
 		return -ENODATA;
-	if (spool_crc(src + 4, SPOOL_REC_HDR - 4 + (size_t)out->len,
-		      SPOOL_CRC_SEED) != crc)
+	if (rec_crc(src, out->len) != crc)
 		return -EBADMSG;
 	return SPOOL_REC_HDR + (long)out->len;
 }

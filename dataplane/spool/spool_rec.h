@@ -7,10 +7,13 @@
  * A record is a 24-byte header followed by LEN payload bytes, all integers
  * little-endian:
  *
- *   0  u32 crc    CRC32C (rte_hash_crc, seed 0xFFFFFFFF) of bytes 4..24+LEN
+ *   0  u32 crc    CRC32C (rte_hash_crc, seed 0xFFFFFFFF) of bytes 4..6 and
+ *                 7..24+LEN: everything but the crc and the mark
  *   4  u8  type   enum spool_rec_type; 0 never starts a record
  *   5  u8  ver    SPOOL_REC_VERSION
- *   6  u16 0
+ *   6  u8  mark   0, or SPOOL_MARK_DONE written in place into a finished
+ *                 message's envelope (so finishing needs no other segment)
+ *   7  u8  0
  *   8  u32 len    payload length
  *  12  u32 seq    sequence number of the segment the record was written in
  *  16  u64 qid    queue ID of the message (0 for segment headers)
@@ -24,6 +27,8 @@
 
 #define SPOOL_REC_HDR      24
 #define SPOOL_REC_VERSION  1
+#define SPOOL_REC_MARK_OFF 6
+#define SPOOL_MARK_DONE    0xD0
 #define SPOOL_STR_MAX      65535   /* a string is at most this long (u16 length) */
 #define SPOOL_RCPT_MAX     2000    /* recipients in one envelope */
 
@@ -87,6 +92,7 @@ enum spool_done_reason { SPOOL_DONE_FINISHED = 1, SPOOL_DONE_DELETED,
 /* A decoded record header; the payload stays where it was. */
 struct spool_rec {
 	uint8_t type;
+	uint8_t mark;
 	uint32_t len;
 	uint32_t seq;
 	uint64_t qid;

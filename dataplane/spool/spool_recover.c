@@ -3,9 +3,11 @@
  * Reads every segment's header, then the records of the segments in use in
  * log order (segment sequence), stopping in each at the first record that
  * is unwritten, torn (CRC or length) or from an earlier use of the file.
- * Messages with an end record whose body matches it are recovered (handed
- * to the caller, logged); those without, never acknowledged, are discarded
- * (logged, counted, and given a done record so they stay discarded).
+ * A message whose envelope carries the done mark, or that has a done
+ * record, is finished.  Unfinished messages with an end record whose body
+ * matches it are recovered (handed to the caller, logged); those without,
+ * never acknowledged, are discarded (logged, counted, and marked done so
+ * they stay discarded).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,6 +50,8 @@ static uint32_t slot_of(const struct scan *s, uint64_t qid)
 
 static struct rmsg *find(const struct scan *s, uint64_t qid)
 {
+	if (s->tsize == 0)
+		return NULL;
 	uint32_t t = s->table[slot_of(s, qid)];
 
 	return t ? &s->msgs[t - 1] : NULL;
@@ -106,6 +110,9 @@ static int on_envelope(struct scan *s, unsigned seg, const struct spool_rec *r,
 	e = add(s, r->qid);
 	if (e == NULL)
 		return -ENOMEM;
+	spool_qid_seen(&s->sp->qid, r->qid);
+	if (r->mark == SPOOL_MARK_DONE)
+		return 0;  /* finished: its other records are ignored */
 	e->env = rec;
 	e->outcomes = calloc(env.nrcpt ? env.nrcpt : 1, 1);
 	e->m = spool_msg_alloc(s->sp, r->qid);
@@ -119,8 +126,9 @@ static int on_envelope(struct scan *s, unsigned seg, const struct spool_rec *r,
 	e->m->in_mem = false;
 	e->m->wrote = true;
 	e->m->nrcpt = env.nrcpt;
+	e->m->env_seg = seg;
+	e->m->env_off = (uint64_t)(rec - s->map[seg]);
 	spool_msg_note_seg(e->m, seg);
-	spool_qid_seen(&s->sp->qid, r->qid);
 	return 0;
 }
 
@@ -289,7 +297,6 @@ int spool_recover(struct spool *sp, spool_recovered_fn *fn, void *arg)
 		}
 		s.map[i] = p;
 		g->seq = seg_header(&s, i);
-		g->floor = g->seq;
 		if (g->seq == 0) {
 			g->state = SEG_FREE;
 			continue;
@@ -303,6 +310,9 @@ int spool_recover(struct spool *sp, spool_recovered_fn *fn, void *arg)
 	for (unsigned k = 0; k < nused && rc == 0; k++)
 		rc = scan_segment(&s, order[k]);
 	if (rc == 0) {
+		/* What the scan found finished is finished on disk already. */
+		for (unsigned i = 0; i < SPOOL_SEG_MAX; i++)
+			sp->seg[i].idle_no = 0;
 		spool_seg_update(sp);
 		finish(&s, fn, arg);
 	}

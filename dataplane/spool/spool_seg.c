@@ -145,7 +145,6 @@ int spool_seg_activate(struct spool *sp)
 		s->state = SEG_ACTIVE;
 		s->bad = false;
 		s->seq = sp->next_seq++;
-		s->floor = s->seq;
 		s->live = 0;
 		s->off = 0;
 		sp->active = (int)i;
@@ -185,22 +184,15 @@ static bool writes_pending(const struct spool *sp, unsigned idx)
 	return false;
 }
 
-/* S may go once nothing older that its records refer to is still on disk:
- * otherwise a "done" record could vanish before the message it finishes. */
+/* A segment may go once no unfinished message has records in it and the
+ * done marks that finished them are synced (the epoch in which the last
+ * one finished is committed), so no finished message can come back. */
 static bool reclaimable(const struct spool *sp, unsigned idx)
 {
 	const struct spool_seg *s = &sp->seg[idx];
 
-	if (s->state != SEG_SEALED || s->live || writes_pending(sp, idx))
-		return false;
-	for (unsigned i = 0; i < sp->conf.seg_max; i++) {
-		const struct spool_seg *t = &sp->seg[i];
-
-		if (i != idx && t->state >= SEG_ACTIVE && t->seq >= s->floor &&
-		    t->seq < s->seq)
-			return false;
-	}
-	return true;
+	return s->state == SEG_SEALED && s->live == 0 &&
+	       s->idle_no < sp->durable_no && !writes_pending(sp, idx);
 }
 
 static void free_segment(struct spool *sp, unsigned idx)

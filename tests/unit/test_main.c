@@ -34,6 +34,8 @@ int main(int argc, char **argv)
 	test_impair_register();
 	test_tcp_register();
 	test_tcp_support_register();
+	test_spool_rec_register();
+	test_spool_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

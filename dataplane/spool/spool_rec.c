@@ -14,7 +14,13 @@
 
 uint32_t spool_crc(const void *p, size_t len, uint32_t crc)
 {
-	return rte_hash_crc(p, (uint32_t)len, crc);
+	const uint8_t *b = p;
+
+	/* rte_hash_crc loads whole words: feed it an aligned start (records
+	 * and mmapped segments put data at any offset). */
+	for (; len && ((uintptr_t)b & 7); len--)
+		crc = rte_hash_crc_1byte(*b++, crc);
+	return rte_hash_crc(b, (uint32_t)len, crc);
 }
 
 /* ---- little-endian writer ------------------------------------------------ */

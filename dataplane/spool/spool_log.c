@@ -122,9 +122,10 @@ uint8_t *spool_log_reserve(struct spool *sp, size_t n, bool reserve, int *err)
 		return NULL;
 	}
 	if (!seg_takes(sp, n, reserve)) {
-		if (sp->active >= 0 &&
-		    sp->conf.seg_size - sp->seg[sp->active].off >= n) {
-			*err = -ENOSPC;  /* only the reserve is left */
+		/* Without a free segment, ordinary records stop here: sealing
+		 * would waste the reserve that outcome and done records need. */
+		if (!reserve && sp->stats.segs_free == 0 && sp->active >= 0) {
+			*err = -ENOSPC;
 			return NULL;
 		}
 		spool_log_flush(sp);

@@ -286,7 +286,7 @@ int spool_rec_get_segment(const struct spool_rec *r, struct spool_seg_hdr *h)
 {
 	struct cur c = payload(r);
 
-	if (r->type != SPOOL_REC_SEGMENT)
+	if (r->type != SPOOL_REC_SEGMENT || r->qid != 0)
 		return -EBADMSG;
 	h->worker = (uint32_t)get_le(&c, 4);
 	h->index = (uint32_t)get_le(&c, 4);

@@ -183,7 +183,7 @@ void spool_log_mark(struct spool *sp, struct spool_msg *m);
 void spool_log_mark_done(struct spool *sp, uint64_t ud, int res);
 void spool_log_fsync_done(struct spool *sp, int res);
 void spool_log_poll(struct spool *sp);
-/* Seconds-free lists of pools. */
+/* An extent from the pool, SPOOL_NONE when it is empty. */
 uint32_t spool_ext_alloc(struct spool *sp);
 
 /* spool_msg.c */
@@ -195,7 +195,6 @@ struct spool_msg *spool_msg_alloc(struct spool *sp, uint64_t qid);
 void spool_read_done(struct spool *sp, uint64_t ud, int res);
 
 /* spool_seg.c */
-void spool_seg_path(const struct spool *sp, unsigned idx, char *buf, size_t len);
 int spool_seg_open_all(struct spool *sp);
 int spool_seg_activate(struct spool *sp);
 void spool_seg_seal(struct spool *sp);

@@ -19,7 +19,7 @@
 #include "dataplane/stats.h"
 #include "dataplane/spool/spool_impl.h"
 
-void spool_seg_path(const struct spool *sp, unsigned idx, char *buf, size_t len)
+static void seg_path(const struct spool *sp, unsigned idx, char *buf, size_t len)
 {
 	snprintf(buf, len, "w%03u-%02u.seg", sp->conf.worker, idx);
 }
@@ -48,7 +48,7 @@ static int create_blocking(struct spool *sp, unsigned idx)
 	char name[64];
 	int fd, rc;
 
-	spool_seg_path(sp, idx, name, sizeof(name));
+	seg_path(sp, idx, name, sizeof(name));
 	fd = openat(sp->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
@@ -69,7 +69,7 @@ static int open_existing(struct spool *sp, unsigned idx)
 	struct stat st;
 	int fd;
 
-	spool_seg_path(sp, idx, name, sizeof(name));
+	seg_path(sp, idx, name, sizeof(name));
 	fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -266,7 +266,7 @@ static void grow_submit(struct spool *sp)
 		return;  /* the step is retried at the next poll */
 	switch (sp->grow.step) {
 	case GROW_OPEN:
-		spool_seg_path(sp, (unsigned)sp->grow.idx, name, sizeof(name));
+		seg_path(sp, (unsigned)sp->grow.idx, name, sizeof(name));
 		/* openat copies the path when the request is issued, which
 		 * io_uring does before the next submit returns. */
 		io_uring_prep_openat(q, sp->dirfd, name,
@@ -316,7 +316,7 @@ static void grow_fail(struct spool *sp, int res)
 	char name[64];
 	struct io_uring_sqe *q;
 
-	spool_seg_path(sp, (unsigned)sp->grow.idx, name, sizeof(name));
+	seg_path(sp, (unsigned)sp->grow.idx, name, sizeof(name));
 	if (res == -ENOSPC || res == -EDQUOT)
 		STATS_ADD(sp->stats.enospc, 1);
 	else

@@ -4,10 +4,12 @@
  * group completed; bodies read back from memory and from disk; recovery
  * from a log cut at every byte of its last message keeps every committed
  * message and never returns the torn one; finished messages' segments are
- * reclaimed and the space reused; a full filesystem (a small tmpfs mounted
- * by the test) refuses new mail, keeps accepted mail and resumes by itself.
+ * reclaimed and the space reused; a failing write fails only its group; a
+ * full filesystem (a small tmpfs mounted by the test) refuses new mail,
+ * keeps accepted mail and resumes by itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dataplane/spool/spool.h"
+#include "dataplane/spool/spool_impl.h"
 #include "tests/unit/suites.h"
 
 #define S(lit) ((struct spool_str){.p = (lit), .len = sizeof(lit) - 1})
@@ -581,6 +584,54 @@ static void test_reclaim(void)
 	rm_rf(dir);
 }
 
+/* ---- write errors -------------------------------------------------------- */
+
+/* The active segment's descriptor is swapped for a read-only one (white
+ * box: the test reaches into the spool for it), so the next writes fail
+ * for real.  The messages of that group get the error (the 452), accepted
+ * mail stays readable and recoverable, writing moves to another segment. */
+static void test_write_error(void)
+{
+	char dir[64], path[128];
+	struct spool_conf c;
+	struct spool *sp;
+	struct spool_msg *kept, *after;
+	struct ended e;
+	struct found f = {0};
+
+	tmpdir(dir);
+	small_conf(&c, dir);
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	kept = commit_msg(sp, 6000, 11);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kept);
+	CU_ASSERT_FATAL(sp->active >= 0);
+	snprintf(path, sizeof(path), "%s/w007-%02d.seg", dir, sp->active);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+
+	CU_ASSERT_FATAL(ro >= 0);
+	CU_ASSERT_FATAL(dup2(ro, sp->seg[sp->active].fd) >= 0);
+	close(ro);
+
+	CU_ASSERT_EQUAL(send_msg(sp, 3000, 12, &e), 0);
+	poll_until(sp, &e.fired);
+	CU_ASSERT(e.err < 0);
+	CU_ASSERT(spool_stats(sp)->write_errors >= 1);
+	CU_ASSERT_EQUAL(spool_stats(sp)->msgs_failed, 1);
+
+	after = commit_msg(sp, 4000, 13);
+	CU_ASSERT_PTR_NOT_NULL(after);
+	CU_ASSERT(body_ok(sp, kept, 6000, 11));
+	settle(sp, 5);
+	spool_close(sp);
+
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, on_recovered, &f, &sp), 0);
+	CU_ASSERT_EQUAL(f.n, 2);
+	CU_ASSERT(f.n == 2 && body_ok(sp, f.m[0], 6000, 11) &&
+		  body_ok(sp, f.m[1], 4000, 13));
+	spool_close(sp);
+	rm_rf(dir);
+}
+
 /* ---- disk full ----------------------------------------------------------- */
 
 static void disk_full_on(const char *dir)
@@ -664,5 +715,6 @@ void test_spool_register(void)
 	CU_add_test(s, "recovery with the log cut at every byte", test_recovery_every_cut);
 	CU_add_test(s, "aborted messages stay gone", test_abort_not_recovered);
 	CU_add_test(s, "finished segments are reclaimed", test_reclaim);
+	CU_add_test(s, "write error: 452 to its group only", test_write_error);
 	CU_add_test(s, "disk full: refuse, keep, resume", test_disk_full);
 }

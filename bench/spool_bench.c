@@ -160,8 +160,12 @@ static int run(const struct opts *o, size_t size)
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/sluice-spool-bench-XXXXXX";
-	struct opts o = {.seconds = 5, .producers = 50, .interval_us = 2000,
-			 .batch = 64};
+	struct spool_conf defaults;
+
+	spool_conf_defaults(&defaults, NULL, 0);
+	struct opts o = {.seconds = 5, .producers = 50,
+			 .interval_us = defaults.commit_interval_us,
+			 .batch = defaults.commit_batch};
 	int opt;
 
 	while ((opt = getopt(argc, argv, "d:t:p:i:b:")) != -1) {

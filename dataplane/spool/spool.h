@@ -35,7 +35,8 @@ struct spool_conf {
 	unsigned seg_max;             /* segments at most (<= SPOOL_SEG_MAX) */
 	uint32_t block_size;          /* write block, multiple of 4096 */
 	unsigned blocks;              /* write blocks (bounds data not yet written) */
-	uint64_t commit_interval_us;  /* longest a finished message waits for its commit */
+	uint64_t commit_interval_us;  /* wait this long to gather a group; 0: commit
+				       * as soon as the previous commit is done */
 	unsigned commit_batch;        /* commit at once when this many messages wait */
 	unsigned max_msgs;            /* messages open or queued at once */
 	unsigned max_extents;         /* body records tracked at once */
@@ -45,7 +46,8 @@ struct spool_conf {
 };
 
 /* Defaults: 64 MiB segments, 4 preallocated, up to 16; 256 KiB blocks;
- * commit within 2 ms or at 64 messages; 64 MiB of bodies in memory. */
+ * commit whenever no commit is in flight (groups form while one is), at
+ * most 64 messages waiting; 64 MiB of bodies in memory. */
 void spool_conf_defaults(struct spool_conf *c, const char *dir, uint8_t worker);
 
 struct spool;

@@ -272,6 +272,10 @@ static void finish(struct scan *s, spool_recovered_fn *fn, void *arg)
 		if (fn != NULL)
 			fn(arg, m, &env, e->outcomes);
 	}
+	SPOOL_LOG(NOTICE, "worker %u: recovery: %llu messages recovered, %llu "
+		  "discarded", sp->conf.worker,
+		  (unsigned long long)sp->stats.recovered,
+		  (unsigned long long)sp->stats.discarded);
 }
 
 int spool_recover(struct spool *sp, spool_recovered_fn *fn, void *arg)

@@ -167,8 +167,19 @@ void spool_log_commit(struct spool *sp, struct spool_msg *m, size_t n)
 void spool_log_mark(struct spool *sp, struct spool_msg *m)
 {
 	struct spool_group *g = &sp->grp[sp->ep];
-	struct io_uring_sqe *q = spool_sqe(sp);
+	struct spool_block *k = sp->cur >= 0 ? &sp->blocks[sp->cur] : NULL;
+	struct io_uring_sqe *q;
 
+	/* An envelope not yet handed to the kernel (a message aborted while
+	 * it arrives) is marked in the block, or the block's write would
+	 * undo the mark.  One whose block write is still in flight may race
+	 * with the mark; then the done record is what keeps it finished. */
+	if (k != NULL && k->seg == m->env_seg &&
+	    m->env_off >= k->base + k->flushed && m->env_off < k->base + k->fill) {
+		k->buf[m->env_off - k->base + SPOOL_REC_MARK_OFF] = SPOOL_MARK_DONE;
+		return;
+	}
+	q = spool_sqe(sp);
 	if (q == NULL)
 		return;  /* the done record still finishes it while it lives */
 	io_uring_prep_write(q, sp->seg[m->env_seg].fd, &sp->mark, 1,

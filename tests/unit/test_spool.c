@@ -497,12 +497,29 @@ static void test_abort_not_recovered(void)
 	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
 	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m), 0);
 	CU_ASSERT_EQUAL(spool_msg_append(m, "half a message", 14), 0);
+	uint64_t aborted = spool_msg_qid(m);
 	spool_msg_abort(m);
 	kept = commit_msg(sp, 2000, 9);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kept);
 	uint64_t q = spool_msg_qid(kept);
 	settle(sp, 5);
 	spool_close(sp);
+
+	/* The aborted envelope carries the done mark on disk. */
+	char seg[128];
+	long start = 0, end = 0;
+	uint8_t hdr[SPOOL_REC_HDR];
+	FILE *fp;
+
+	snprintf(seg, sizeof(seg), "%s/w007-00.seg", dir);
+	CU_ASSERT_FATAL(find_msg(seg, aborted, c.seg_size, &start, &end));
+	fp = fopen(seg, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fseek(fp, start, SEEK_SET);
+	CU_ASSERT_EQUAL(fread(hdr, 1, sizeof(hdr), fp), sizeof(hdr));
+	fclose(fp);
+	CU_ASSERT_EQUAL(hdr[4], SPOOL_REC_ENVELOPE);
+	CU_ASSERT_EQUAL(hdr[SPOOL_REC_MARK_OFF], SPOOL_MARK_DONE);
 
 	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, on_recovered, &f, &sp), 0);
 	CU_ASSERT_EQUAL(f.n, 1);

@@ -11,5 +11,7 @@ void test_tcp_support_register(void);
 void test_smtp_admit_register(void);
 void test_smtp_cred_register(void);
 void test_tls_register(void);
+void test_spool_rec_register(void);
+void test_spool_register(void);
 
 #endif

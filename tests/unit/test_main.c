@@ -37,6 +37,8 @@ int main(int argc, char **argv)
 	test_smtp_admit_register();
 	test_smtp_cred_register();
 	test_tls_register();
+	test_spool_rec_register();
+	test_spool_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -8,5 +8,7 @@ void test_ctl_register(void);
 void test_impair_register(void);
 void test_tcp_register(void);
 void test_tcp_support_register(void);
+void test_smtp_register(void);
+void test_smtp_parse_register(void);
 
 #endif

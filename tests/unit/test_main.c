@@ -34,6 +34,8 @@ int main(int argc, char **argv)
 	test_impair_register();
 	test_tcp_register();
 	test_tcp_support_register();
+	test_smtp_register();
+	test_smtp_parse_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

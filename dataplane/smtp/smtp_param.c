@@ -201,10 +201,12 @@ int smtp_param_mail(const char *s, size_t len, struct smtp_mail_params *out)
 /* NOTIFY = "NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" ) */
 static int parse_notify(const struct smtp_param *p, unsigned *out)
 {
-	const char *s = p->val, *end = p->val + p->vlen;
+	const char *s, *end;
 
 	if (!p->has_val)
 		return -EINVAL;
+	s = p->val;
+	end = p->val + p->vlen;
 	*out = 0;
 	while (s <= end) {
 		const char *comma = memchr(s, ',', (size_t)(end - s));

@@ -158,9 +158,14 @@ static void drain(struct fz *f)
 	smtp_server_consume(f->s, n);
 }
 
-/* The caller's pending answers, given now. */
+/* The caller's pending answers, given now (none once the session ended,
+ * e.g. a handshake that timed out). */
 static void answer(struct fz *f)
 {
+	if (smtp_server_closing(f->s)) {
+		f->commit_pending = f->auth_pending = f->tls_pending = false;
+		return;
+	}
 	if (f->commit_pending) {
 		f->commit_pending = false;
 		if (smtp_server_commit_done(f->s, next(f) % 4, "Q", f->now) != 0)

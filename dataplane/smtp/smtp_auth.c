@@ -56,6 +56,7 @@ static void auth_over(struct smtp_server *s)
 
 static void auth_fail(struct smtp_server *s)
 {
+	s->ctr.auth_fail++;
 	auth_over(s);
 	smtp_reply_err(s, "535 5.7.8 Authentication credentials invalid");
 }
@@ -204,6 +205,7 @@ void smtp_auth_line(struct smtp_server *s, const char *line, size_t len,
 		    unsigned bad)
 {
 	if (bad & SMTP_LINE_LONG) {
+		s->ctr.long_line++;
 		auth_over(s);
 		smtp_reply_err(s, "500 5.5.6 Authentication Exchange line is too long");
 		return;
@@ -248,6 +250,7 @@ int smtp_server_auth_result(struct smtp_server *s, enum smtp_auth_result res,
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		break;
 	default:
+		s->ctr.auth_fail++;
 		s->auth_user[0] = '\0';
 		smtp_reply_err(s, "535 5.7.8 Authentication credentials invalid");
 		break;

@@ -130,16 +130,21 @@ static void body_finish(struct smtp_server *s)
 
 	s->phase = SMTP_PH_CMD;
 	if (b->oversize) {
+		s->ctr.oversize++;
 		smtp_tx_reset(s);
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 	} else if (b->bare && !s->conf.normalize_bare) {
+		s->ctr.bare_data++;
 		smtp_tx_reset(s);
 		smtp_reply(s, "550 5.6.0 Message contains bare <CR>, <LF> or NUL");
 	} else if (b->toolong) {
+		s->ctr.long_data++;
 		smtp_tx_reset(s);
 		smtp_reply(s, "550 5.6.0 Message has a line longer than %" PRIu32 " octets",
 			   s->conf.text_line_max);
 	} else {
+		if (b->bare)
+			s->ctr.bare_data++; /* normalized */
 		s->phase = SMTP_PH_WAIT;
 		s->wait = SMTP_WAIT_COMMIT;
 		s->ops->tx_end(s->arg, SMTP_TX_COMPLETE);
@@ -175,6 +180,7 @@ static void chunk_done(struct smtp_server *s, uint64_t now)
 			bare_char(s); /* the message ended in a CR */
 		body_finish(s);
 	} else if (s->body.oversize) {
+		s->ctr.oversize++;
 		smtp_tx_reset(s);
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 	} else {

@@ -154,6 +154,7 @@ static void cmd_mail(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		return;
 	}
 	if (t->mp.has_size && t->mp.size > s->conf.max_msg_size) {
+		s->ctr.oversize++;
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
@@ -220,6 +221,7 @@ static void cmd_rcpt(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		return;
 	}
 	if (t->nrcpt >= s->conf.max_rcpt) {
+		s->ctr.rcpt_limit++;
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -230,6 +232,7 @@ static void cmd_rcpt(struct smtp_server *s, const char *a, size_t n, uint64_t no
 	r->orcpt = rp.orcpt[0] ? arena_put(t, rp.orcpt, strlen(rp.orcpt)) : NULL;
 	if (r->addr == NULL || (rp.orcpt[0] && r->orcpt == NULL)) {
 		t->arena_used = mark;
+		s->ctr.rcpt_limit++;
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -420,12 +423,14 @@ void smtp_cmd_line(struct smtp_server *s, const char *line, size_t len,
 	while (vlen < len && line[vlen] != ' ')
 		vlen++;
 	if (forbidden(line, vlen)) {
+		s->ctr.forbidden++;
 		smtp_reply(s, "421 4.7.0 %s Error: not an SMTP client, closing",
 			   s->conf.hostname);
 		smtp_close(s);
 		return;
 	}
 	if (bad & SMTP_LINE_LONG) {
+		s->ctr.long_line++;
 		if (vlen == 4 && strncasecmp(line, "AUTH", 4) == 0)
 			smtp_reply_err(s, "500 5.5.6 Authentication Exchange line is too long");
 		else
@@ -433,10 +438,12 @@ void smtp_cmd_line(struct smtp_server *s, const char *line, size_t len,
 		return;
 	}
 	if (bad & SMTP_LINE_BARE) {
+		s->ctr.bare_cmd++;
 		smtp_reply_err(s, "500 5.5.2 Error: bare <CR> or <LF> received");
 		return;
 	}
 	if (bad & SMTP_LINE_NUL) {
+		s->ctr.nul_cmd++;
 		smtp_reply_err(s, "501 5.5.2 Error: NUL character received");
 		return;
 	}

@@ -86,6 +86,7 @@ struct smtp_server {
 	bool bdat_last;
 	const char *bdat_err;      /* chunk refused: discard, then this reply */
 
+	struct smtp_server_counters ctr;
 	struct smtp_tx tx;
 	struct smtp_envelope env;
 	struct smtp_body body;

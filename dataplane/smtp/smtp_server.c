@@ -65,7 +65,7 @@ static size_t out_room(const struct smtp_server *s)
 
 static void vreply(struct smtp_server *s, const char *fmt, va_list ap)
 {
-	size_t room;
+	size_t room, start;
 	int n;
 
 	if (s->phase == SMTP_PH_CLOSED)
@@ -75,10 +75,11 @@ static void vreply(struct smtp_server *s, const char *fmt, va_list ap)
 		s->out_tail -= s->out_head;
 		s->out_head = 0;
 	}
-	room = SMTP_OUT_CAP - s->out_tail;
+	start = s->out_tail;
+	room = SMTP_OUT_CAP - start;
 	if (room < 3)
 		return;
-	n = vsnprintf((char *)s->out + s->out_tail, room - 2, fmt, ap);
+	n = vsnprintf((char *)s->out + start, room - 2, fmt, ap);
 	if (n < 0)
 		return;
 	if ((size_t)n > room - 3)
@@ -86,6 +87,14 @@ static void vreply(struct smtp_server *s, const char *fmt, va_list ap)
 	s->out_tail += (size_t)n;
 	s->out[s->out_tail++] = '\r';
 	s->out[s->out_tail++] = '\n';
+	if (s->out[start] == '4' || s->out[start] == '5') {
+		if (s->out[start] == '4')
+			s->ctr.replies_4xx++;
+		else
+			s->ctr.replies_5xx++;
+		if (s->ops->reject != NULL)
+			s->ops->reject(s->arg, (const char *)s->out + start, (size_t)n);
+	}
 }
 
 void smtp_reply(struct smtp_server *s, const char *fmt, ...)
@@ -106,6 +115,7 @@ void smtp_reply_err(struct smtp_server *s, const char *fmt, ...)
 	vreply(s, fmt, ap);
 	va_end(ap);
 	if (++s->errors >= s->conf.max_errors) {
+		s->ctr.too_many_errors++;
 		smtp_reply(s, "421 4.7.0 %s Error: too many errors",
 			   s->conf.hostname);
 		smtp_close(s);
@@ -218,6 +228,11 @@ void smtp_server_abort(struct smtp_server *s)
 	smtp_close(s);
 }
 
+const struct smtp_server_counters *smtp_server_counters(const struct smtp_server *s)
+{
+	return &s->ctr;
+}
+
 bool smtp_server_closing(const struct smtp_server *s)
 {
 	return s->phase == SMTP_PH_CLOSED;
@@ -291,6 +306,8 @@ size_t smtp_server_feed(struct smtp_server *s, const uint8_t *data, size_t len,
 	while (i < len) {
 		bool done = false;
 
+		if (s->phase == SMTP_PH_TLS)
+			s->ctr.tls_discarded += len - i;
 		if (s->phase == SMTP_PH_CLOSED || s->phase == SMTP_PH_TLS)
 			return len;
 		if (s->phase == SMTP_PH_WAIT || out_room(s) < SMTP_REPLY_ROOM)
@@ -387,6 +404,7 @@ void smtp_server_tick(struct smtp_server *s, uint64_t now)
 {
 	if (now < smtp_server_deadline(s))
 		return;
+	s->ctr.timeouts++;
 	if (s->phase != SMTP_PH_TLS) /* no clear text inside a handshake */
 		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->conf.hostname);
 	smtp_close(s);

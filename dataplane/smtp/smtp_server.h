@@ -114,6 +114,24 @@ struct smtp_auth_req {
 	size_t user_len, pass_len; /* they may hold NULs (LOGIN) */
 };
 
+/* Per-session counts of what the session refused or dropped; the caller
+ * adds them to its statistics when the session ends. */
+struct smtp_server_counters {
+	uint32_t replies_4xx, replies_5xx; /* every 4xx / 5xx reply */
+	uint32_t bare_cmd;        /* bare CR or LF in a command line */
+	uint32_t nul_cmd;         /* NUL in a command line */
+	uint32_t long_line;       /* command or AUTH line over its limit */
+	uint32_t forbidden;       /* "Label:" or HTTP verb: closed */
+	uint32_t bare_data;       /* messages with bare CR / LF / NUL */
+	uint32_t long_data;       /* messages with a text line over the limit */
+	uint32_t oversize;        /* SIZE= or data over max_msg_size */
+	uint32_t rcpt_limit;      /* 452 4.5.3 */
+	uint32_t auth_fail;       /* 535 5.7.8 */
+	uint32_t too_many_errors; /* closed at max_errors */
+	uint32_t timeouts;        /* closed by a timer */
+	uint64_t tls_discarded;   /* octets pipelined after STARTTLS, dropped */
+};
+
 /* Callbacks may call back into the session (commit_done, auth_result)
  * before returning. */
 struct smtp_server_ops {
@@ -124,6 +142,9 @@ struct smtp_server_ops {
 	/* Send the pending output in clear, then start the handshake; the
 	 * session discards input until smtp_server_tls_started(). */
 	void (*tls_start)(void *arg);
+	/* Optional (may be NULL): every 4xx / 5xx reply line as sent, without
+	 * CRLF, for the caller's log line with queue ID and client address. */
+	void (*reject)(void *arg, const char *reply, size_t len);
 };
 
 struct smtp_server;
@@ -177,6 +198,8 @@ void smtp_server_tick(struct smtp_server *s, uint64_t now);
 
 /* The connection went away: abandon a transaction in progress. */
 void smtp_server_abort(struct smtp_server *s);
+
+const struct smtp_server_counters *smtp_server_counters(const struct smtp_server *s);
 
 /* True once the session is over: send the output, then close. */
 bool smtp_server_closing(const struct smtp_server *s);

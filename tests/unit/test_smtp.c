@@ -42,6 +42,8 @@ struct sink {
 	uint64_t size;
 	enum smtp_ret ret;
 	char received[1024];
+	int rejects;
+	char last_reject[600];
 };
 
 static struct sink K;
@@ -111,9 +113,17 @@ static void on_tls(void *arg)
 	((struct sink *)arg)->tls_starts++;
 }
 
+static void on_reject(void *arg, const char *reply, size_t len)
+{
+	struct sink *k = arg;
+
+	k->rejects++;
+	snprintf(k->last_reject, sizeof(k->last_reject), "%.*s", (int)len, reply);
+}
+
 static const struct smtp_server_ops OPS = {
 	.tx_begin = on_begin, .tx_body = on_body, .tx_end = on_end,
-	.auth_check = on_auth, .tls_start = on_tls,
+	.auth_check = on_auth, .tls_start = on_tls, .reject = on_reject,
 };
 
 static void conf_test(struct smtp_server_conf *c)
@@ -911,6 +921,62 @@ static void test_split_everywhere(void)
 	memset(&K, 0, sizeof(K));
 }
 
+/* ---- counters and the reject hook ----------------------------------------- */
+
+static void test_counters(void)
+{
+	const struct smtp_server_counters *c;
+	char line[600];
+	static char body[110000];
+
+	ready();
+	c = smtp_server_counters(K.s);
+	IO("NOOP\n", "500 5.5.2 Error: bare <CR> or <LF> received\r\n");
+	CU_ASSERT_EQUAL(K.rejects, 1);
+	CU_ASSERT_STRING_EQUAL(K.last_reject, "500 5.5.2 Error: bare <CR> or <LF> received");
+	IO_N("NO\0OP\r\n", 7, "501 5.5.2 Error: NUL character received\r\n");
+	memset(line, 'x', 599);
+	memcpy(line + 590, "\r\n", 3);
+	IO(line, "500 5.5.2 Error: line too long\r\n");
+	IO("MAIL FROM:<a@b.c> SIZE=200000\r\n",
+	   "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+	IO("MAIL FROM:<a@b.c>\r\n", MAIL_OK);
+	for (int i = 0; i < 101; i++) {
+		snprintf(line, sizeof(line), "RCPT TO:<r%d@b.c>\r\n", i);
+		feed(line);
+	}
+	IO("DATA\r\n", GO);
+	memset(body, 'y', sizeof(body));
+	memcpy(body + sizeof(body) - 5, "\r\n.\r\n", 5);
+	IO_N(body, sizeof(body), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+	IO("MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n", MAIL_OK RCPT_OK GO);
+	IO("a\nb\r\n.\r\n", "550 5.6.0 Message contains bare <CR>, <LF> or NUL\r\n");
+	CU_ASSERT_EQUAL(c->bare_cmd, 1);
+	CU_ASSERT_EQUAL(c->nul_cmd, 1);
+	CU_ASSERT_EQUAL(c->long_line, 1);
+	CU_ASSERT_EQUAL(c->oversize, 2);
+	CU_ASSERT_EQUAL(c->rcpt_limit, 1);
+	CU_ASSERT_EQUAL(c->bare_data, 1);
+	CU_ASSERT_EQUAL(c->replies_5xx, 6);
+	CU_ASSERT_EQUAL(c->replies_4xx, 1);
+	CU_ASSERT_EQUAL(K.rejects, 7);
+	IO("STARTTLS\r\nNOOP\r\nQUIT\r\n", "220 2.0.0 Ready to start TLS\r\n");
+	CU_ASSERT_EQUAL(c->tls_discarded, 12);
+	K.out_len = 0;
+	smtp_server_tick(K.s, K.now + 300 * SEC);
+	CU_ASSERT_EQUAL(c->timeouts, 1);
+
+	under_tls(SMTP_ADMIT_AUTH);
+	c = smtp_server_counters(K.s);
+	K.auth_res = SMTP_AUTH_FAIL;
+	snprintf(line, sizeof(line), "AUTH PLAIN %s\r\n", b64("\0u\0p", 4));
+	IO(line, "535 5.7.8 Authentication credentials invalid\r\n");
+	CU_ASSERT_EQUAL(c->auth_fail, 1);
+	IO("Subject: x\r\n", "421 4.7.0 mx.test Error: not an SMTP client, closing\r\n");
+	CU_ASSERT_EQUAL(c->forbidden, 1);
+	CU_ASSERT_STRING_EQUAL(K.last_reject, "421 4.7.0 mx.test Error: not an SMTP client, closing");
+}
+
 /* ---- output back-pressure ------------------------------------------------- */
 
 static void test_output_full(void)
@@ -960,6 +1026,7 @@ void test_smtp_register(void)
 		{"timeouts and data rate", test_timeouts},
 		{"split at every byte boundary", test_split_everywhere},
 		{"output back-pressure", test_output_full},
+		{"counters and the reject hook", test_counters},
 	};
 	CU_pSuite s = CU_add_suite("smtp", NULL, NULL);
 

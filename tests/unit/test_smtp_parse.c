@@ -177,6 +177,7 @@ static void test_param_rcpt(void)
 		" NOTIFY=", " NOTIFY=NEVER,SUCCESS", " NOTIFY=SUCCESS,SUCCESS",
 		" NOTIFY=SOMETIMES", " NOTIFY=SUCCESS,", " ORCPT=rfc822", " ORCPT=;a@b",
 		" ORCPT=rfc822;", " ORCPT=rfc 822;a", " ORCPT=r!;a", " NOTIFY=DELAY NOTIFY=DELAY",
+		" NOTIFY", " ORCPT",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = smtp_param_rcpt(bad[i], strlen(bad[i]), &r);

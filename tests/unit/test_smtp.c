@@ -323,6 +323,94 @@ static void test_helo_ehlo(void)
 	IO("STARTTLS\r\n", "502 5.5.1 Error: command not implemented\r\n");
 }
 
+/* ---- every command in every state ----------------------------------------- */
+
+enum { ST_GREETED, ST_HELO, ST_MAIL, ST_RCPT, ST_BDAT, ST_N };
+
+/* A fresh session in state ST, under TLS when asked (greeted: right after
+ * the handshake, before the new EHLO). */
+static void reach(int st, bool tls)
+{
+	start(SMTP_ADMIT_ALLOW);
+	if (tls) {
+		IO("STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n");
+		CU_ASSERT_EQUAL(smtp_server_tls_started(K.s, "TLSv1.2",
+							"ECDHE-RSA-AES128-GCM-SHA256", K.now), 0);
+	}
+	if (st >= ST_HELO)
+		IO("EHLO c\r\n", tls ? EHLO_TLS : EHLO_PLAIN);
+	if (st >= ST_MAIL)
+		IO("MAIL FROM:<a@b.c>\r\n", MAIL_OK);
+	if (st >= ST_RCPT)
+		IO("RCPT TO:<x@y.z>\r\n", RCPT_OK);
+	if (st >= ST_BDAT)
+		IO("BDAT 3\r\nabc", "250 2.0.0 Ok: 3 octets received\r\n");
+}
+
+static void test_command_matrix(void)
+{
+#define NEED_MAIL "503 5.5.1 Error: need MAIL command\r\n"
+#define NESTED "503 5.5.1 Error: nested MAIL command\r\n"
+#define ALL5(r) {r, r, r, r, r}
+	static const struct {
+		const char *cmd;
+		const char *reply[ST_N]; /* greeted, helo, mail, rcpt, bdat */
+	} m[] = {
+		{"EHLO c\r\n", ALL5(EHLO_PLAIN)},
+		{"HELO c\r\n", ALL5("250 mx.test\r\n")},
+		{"MAIL FROM:<a@b.c>\r\n", {"503 5.5.1 Error: send HELO/EHLO first\r\n",
+					     MAIL_OK, NESTED, NESTED, NESTED}},
+		{"RCPT TO:<x@y.z>\r\n", {NEED_MAIL, NEED_MAIL, RCPT_OK, RCPT_OK,
+					   "503 5.5.1 Error: RCPT after BDAT\r\n"}},
+		{"DATA\r\n", {NEED_MAIL, NEED_MAIL, "503 5.5.1 Error: need RCPT command\r\n",
+				GO, "503 5.5.1 Error: DATA after BDAT\r\n"}},
+		{"BDAT 0\r\n", {NEED_MAIL, NEED_MAIL, "503 5.5.1 Error: need RCPT command\r\n",
+				  "250 2.0.0 Ok: 0 octets received\r\n",
+				  "250 2.0.0 Ok: 0 octets received\r\n"}},
+		{"RSET\r\n", ALL5(OK)},
+		{"NOOP\r\n", ALL5(OK)},
+		{"VRFY x\r\n", ALL5("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n")},
+		{"HELP\r\n", ALL5("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\r\n")},
+		{"EXPN x\r\n", ALL5("502 5.5.1 Error: command not implemented\r\n")},
+		{"STARTTLS\r\n", ALL5("220 2.0.0 Ready to start TLS\r\n")},
+		{"AUTH PLAIN\r\n", ALL5("538 5.7.11 Encryption required for requested authentication mechanism\r\n")},
+		{"QUIT\r\n", ALL5("221 2.0.0 Bye\r\n")},
+		{"BOGUS\r\n", ALL5("500 5.5.2 Error: command not recognized\r\n")},
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		for (int st = 0; st < ST_N; st++) {
+			reach(st, false);
+			IO(m[i].cmd, m[i].reply[st]);
+			if (strcmp(K.out, m[i].reply[st]) != 0)
+				fprintf(stderr, "state %d: %s", st, m[i].cmd);
+			/* only a completed chunk sequence is handed over */
+			CU_ASSERT_EQUAL(K.completes, 0);
+		}
+	}
+	/* the commands that change under TLS */
+	static const char *const auth_tls[ST_N] = {
+		"503 5.5.1 Error: send EHLO first\r\n", "334 \r\n",
+		"503 5.5.1 Error: MAIL transaction in progress\r\n",
+		"503 5.5.1 Error: MAIL transaction in progress\r\n",
+		"503 5.5.1 Error: MAIL transaction in progress\r\n",
+	};
+	for (int st = 0; st < ST_N; st++) {
+		reach(st, true);
+		IO("AUTH PLAIN\r\n", auth_tls[st]);
+		reach(st, true);
+		IO("STARTTLS\r\n", "503 5.5.1 Error: TLS already active\r\n");
+	}
+	/* an unknown client that may authenticate */
+	static const char *const unauth[] = {"MAIL FROM:<a@b.c>\r\n", "RCPT TO:<x@y.z>\r\n",
+					     "DATA\r\n", "BDAT 1 LAST\r\nx", "VRFY x\r\n"};
+	for (size_t i = 0; i < sizeof(unauth) / sizeof(unauth[0]); i++) {
+		start(SMTP_ADMIT_AUTH);
+		IO("EHLO c\r\n", EHLO_PLAIN);
+		IO(unauth[i], "530 5.7.0 Authentication required\r\n");
+		IO("NOOP\r\n", OK);
+	}
+}
+
 /* ---- a whole transaction ------------------------------------------------- */
 
 static void test_transaction(void)
@@ -1008,6 +1096,7 @@ void test_smtp_register(void)
 		{"admission: greeting, 451, 554, drop", test_admission},
 		{"every command before HELO/EHLO", test_before_helo},
 		{"HELO and EHLO", test_helo_ehlo},
+		{"every command in every state", test_command_matrix},
 		{"a whole transaction, dot-unstuffed", test_transaction},
 		{"sequence errors and RCPT params", test_sequence_errors},
 		{"MAIL params, SIZE, SMTPUTF8, DSN", test_mail_params},

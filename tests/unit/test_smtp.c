@@ -8,6 +8,7 @@
  * every byte boundary.  Parser tables for smtp_addr / smtp_param are in
  * test_smtp_parse.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,6 +796,34 @@ static void test_starttls(void)
 		"\tFri, 27 Nov 2026 02:29:53 +0000\r\n");
 }
 
+static void test_received(void)
+{
+	struct smtp_mail_params mp = {0};
+	struct smtp_envelope e = {
+		.client_addr = "2001:db8::5", .helo = "relay.example", .esmtp = false,
+		.mail_from = "", .mail = &mp,
+	};
+	char buf[512];
+
+	CU_ASSERT_EQUAL(smtp_received(&e, "mx.test", "ABC123", 0, buf, sizeof(buf)), 118);
+	CU_ASSERT_STRING_EQUAL(buf, "Received: from relay.example ([IPv6:2001:db8::5])\r\n"
+			       "\tby mx.test with SMTP id ABC123;\r\n"
+			       "\tThu, 1 Jan 1970 00:00:00 +0000\r\n");
+	e.esmtp = true;
+	mp.smtputf8 = true;
+	e.tls_version = "TLSv1.2";
+	e.tls_cipher = "ECDHE-RSA-AES256-GCM-SHA384";
+	e.auth_user = "u";
+	e.client_addr = "192.0.2.1";
+	CU_ASSERT(smtp_received(&e, "mx.test", "Q", 951782400, buf, sizeof(buf)) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "Received: from relay.example ([192.0.2.1])\r\n"
+			       "\t(using TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384)\r\n"
+			       "\t(Authenticated sender: u)\r\n"
+			       "\tby mx.test with UTF8SMTPSA id Q;\r\n"
+			       "\tTue, 29 Feb 2000 00:00:00 +0000\r\n");
+	CU_ASSERT_EQUAL(smtp_received(&e, "mx.test", "Q", 0, buf, 40), -ENOSPC);
+}
+
 /* ---- AUTH ----------------------------------------------------------------- */
 
 static void test_auth_plain(void)
@@ -1110,6 +1139,7 @@ void test_smtp_register(void)
 		{"error budget", test_error_budget},
 		{"smuggling payloads", test_smuggling},
 		{"STARTTLS injection and reset", test_starttls},
+		{"Received: header", test_received},
 		{"AUTH PLAIN", test_auth_plain},
 		{"AUTH LOGIN and AUTH limits", test_auth_login},
 		{"timeouts and data rate", test_timeouts},

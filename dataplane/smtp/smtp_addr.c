@@ -285,6 +285,7 @@ int smtp_addr_parse(const char *s, size_t len, unsigned flags,
 	}
 	if (peek(&c) == '@' && !source_route(&c))
 		return c.err ? c.err : -EINVAL;
+	c.utf8 = false; /* only the mailbox counts, the route is dropped */
 	start = c.i;
 	rc = mailbox(&c);
 	if (rc != 0)

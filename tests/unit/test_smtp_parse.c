@@ -32,6 +32,7 @@ static void test_addr_good(void)
 		{"<a@[IPv6:2001:db8::1]>", 0, "a@[IPv6:2001:db8::1]", 22, false},
 		{"<a@[x-tag:stuff]>", 0, "a@[x-tag:stuff]", 17, false},
 		{"<@r1.example,@r2.example:a@b.c>", 0, "a@b.c", 31, false},
+		{"<@r\xc3\xa9.example:a@b.c>", 0, "a@b.c", 20, false},
 		{"<>", SMTP_ADDR_NULL_OK, "", 2, false},
 		{"<postmaster>", SMTP_ADDR_POSTMASTER_OK, "postmaster", 12, false},
 		{"<Postmaster@b.c>", SMTP_ADDR_POSTMASTER_OK, "Postmaster@b.c", 16, false},

@@ -37,6 +37,10 @@ static void greet(struct smtp_server *s, const char *a, size_t n, bool esmtp)
 	char size[32];
 	size_t tok = 0;
 
+	while (n > 0 && a[0] == ' ') {
+		a++;
+		n--;
+	}
 	if (n == 0) {
 		smtp_reply_err(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
 		return;

@@ -310,7 +310,8 @@ static void test_helo_ehlo(void)
 	IO("EHLO again\r\n", EHLO_PLAIN); /* resets the transaction */
 	IO("RCPT TO:<x@y.z>\r\n", "503 5.5.1 Error: need MAIL command\r\n");
 	IO("ehlo lower\r\n", EHLO_PLAIN);
-	IO("helo bad(name)\r\n", "250 mx.test\r\n");
+	IO("EHLO  \r\n", "501 5.5.4 Syntax: EHLO hostname\r\n");
+	IO("helo   bad(name) extra\r\n", "250 mx.test\r\n");
 	IO("MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\n.\r\n", MAIL_OK RCPT_OK GO QUEUED);
 	CU_ASSERT_STRING_EQUAL(K.helo, "bad?name?");
 

@@ -109,11 +109,10 @@ static bool dot_string(struct cur *c)
 	return true;
 }
 
-/* qtextSMTP / quoted-pairSMTP between double quotes. */
+/* qtextSMTP / quoted-pairSMTP between double quotes (at the opening one). */
 static bool quoted_string(struct cur *c)
 {
-	if (!eat(c, '"'))
-		return false;
+	c->i++;
 	for (;;) {
 		int ch = peek(c);
 
@@ -189,15 +188,13 @@ static bool ipv4_literal(const char *s, size_t n)
 	return groups == 4;
 }
 
-/* "[" (IPv4 / "IPv6:" IPv6 / tag ":" 1*dcontent) "]" */
+/* "[" (IPv4 / "IPv6:" IPv6 / tag ":" 1*dcontent) "]", at the "[" */
 static bool address_literal(struct cur *c)
 {
 	const char *s;
 	size_t start, n, colon = 0;
 
-	if (!eat(c, '['))
-		return false;
-	start = c->i;
+	start = ++c->i;
 	while (c->i < c->n && c->p[c->i] != ']') {
 		int ch = c->p[c->i];
 

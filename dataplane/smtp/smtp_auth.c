@@ -14,6 +14,7 @@
 
 #include "dataplane/smtp/smtp_impl.h"
 
+/* Lines are at most SMTP_LINE_CAP octets, so any decodes into this. */
 #define DEC_CAP (SMTP_LINE_CAP / 4 * 3 + 1)
 
 static bool b64_char(unsigned char c)
@@ -31,7 +32,7 @@ static int b64_decode(const char *in, size_t n, uint8_t *out)
 
 	if (n == 1 && in[0] == '=')
 		return 0;
-	if (n % 4 != 0 || n / 4 * 3 >= DEC_CAP)
+	if (n % 4 != 0 || n > SMTP_LINE_CAP)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];

@@ -1117,6 +1117,81 @@ static void test_output_full(void)
 	CU_ASSERT_EQUAL(K.out_len, n / 6 * 14);
 }
 
+/* ---- odds and ends ------------------------------------------------------- */
+
+static void test_edges(void)
+{
+	static char line[1200];
+	const uint8_t *p;
+	size_t n;
+
+	/* the caller sends part of the output: the rest stays in order */
+	ready();
+	for (int i = 0; i < 600; i++)
+		smtp_server_feed(K.s, (const uint8_t *)"NOOP\r\n", 6, K.now);
+	n = smtp_server_output(K.s, &p);
+	CU_ASSERT(n > 8192 - 1024 - 14 && n % 14 == 0);
+	smtp_server_consume(K.s, n - 7); /* half a reply left */
+	K.out_len = 0;
+	feed("HELP\r\nQUIT\r\n");
+	CU_ASSERT_STRING_EQUAL(K.out, ".0 Ok\r\n214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET "
+			       "NOOP QUIT VRFY HELP STARTTLS AUTH\r\n221 2.0.0 Bye\r\n");
+
+	/* the connection goes away in the middle of a BDAT transaction */
+	envelope();
+	IO("BDAT 2\r\nab", "250 2.0.0 Ok: 2 octets received\r\n");
+	smtp_server_abort(K.s);
+	CU_ASSERT_EQUAL(K.aborts, 1);
+	CU_ASSERT_TRUE(smtp_server_closing(K.s));
+
+	/* a BDAT message ending in a bare CR */
+	envelope();
+	IO("BDAT 3 LAST\r\nab\r", "550 5.6.0 Message contains bare <CR>, <LF> or NUL\r\n");
+
+	/* paths: a space before the path is tolerated, junk after it is not */
+	ready();
+	IO("MAIL FROM: <a@b.c>\r\nRCPT TO:<x@y.z>x\r\n", MAIL_OK
+	   "501 5.1.3 Bad recipient address syntax\r\n");
+	IO("RSET\r\nHELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z> NOTIFY=NEVER\r\n",
+	   OK "250 mx.test\r\n" MAIL_OK "555 5.5.4 Parameters need EHLO\r\n");
+
+	/* the recipient arena fills before max_rcpt: 452 as well */
+	struct smtp_server_conf c;
+
+	conf_test(&c);
+	c.max_rcpt = 1000;
+	start_conf(&c, SMTP_ADMIT_ALLOW);
+	IO("EHLO c\r\nMAIL FROM:<a@b.c>\r\n", EHLO_PLAIN MAIL_OK);
+	int ok = 0, full = 0;
+	for (int i = 0; i < 120; i++) {
+		memset(line, 'o', sizeof(line));
+		int k = snprintf(line, sizeof(line), "RCPT TO:<r%d@b.c> ORCPT=rfc822;", i);
+
+		line[k] = 'o';
+		memcpy(line + k + 460, "\r\n", 3);
+		K.out_len = 0;
+		feed(line);
+		ok += strcmp(K.out, RCPT_OK) == 0;
+		full += strcmp(K.out, "452 4.5.3 Error: too many recipients\r\n") == 0;
+	}
+	CU_ASSERT(ok > 90 && ok < 110);
+	CU_ASSERT_EQUAL(ok + full, 120);
+	IO("DATA\r\n", GO);
+	CU_ASSERT_EQUAL(K.nrcpt, (unsigned)ok);
+
+	/* AUTH corner cases: "=" is the empty response, LOGIN names */
+	under_tls(SMTP_ADMIT_AUTH);
+	IO("AUTH PLAIN =\r\n", "535 5.7.8 Authentication credentials invalid\r\n");
+	IO("AUTH LOGIN =\r\n", "535 5.7.8 Authentication credentials invalid\r\n");
+	memset(line, 'A', 344);
+	memcpy(line, "AUTH LOGIN ", 11);
+	memcpy(line + 11 + 344, "\r\n", 3); /* 344 base64: 258 octets, over 255 */
+	IO(line, "535 5.7.8 Authentication credentials invalid\r\n");
+	snprintf(line, sizeof(line), "AUTH LOGIN %s\r\n%%%%%%%%\r\n", b64("bob", 3));
+	IO(line, "334 UGFzc3dvcmQ6\r\n501 5.5.2 Cannot decode response\r\n");
+	CU_ASSERT_EQUAL(K.auth_checks, 0);
+}
+
 void test_smtp_register(void)
 {
 	static const struct {
@@ -1147,6 +1222,7 @@ void test_smtp_register(void)
 		{"split at every byte boundary", test_split_everywhere},
 		{"output back-pressure", test_output_full},
 		{"counters and the reject hook", test_counters},
+		{"partial output, abort, arena, AUTH corners", test_edges},
 	};
 	CU_pSuite s = CU_add_suite("smtp", NULL, NULL);
 

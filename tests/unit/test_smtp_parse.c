@@ -38,6 +38,7 @@ static void test_addr_good(void)
 		{"<Postmaster@b.c>", SMTP_ADDR_POSTMASTER_OK, "Postmaster@b.c", 16, false},
 		{"<j\xc3\xb6rg@m\xc3\xbcller.de>", 0, "j\xc3\xb6rg@m\xc3\xbcller.de", 18, true},
 		{"<!#$%&'*+-/=?^_`{|}~@b.c>", 0, "!#$%&'*+-/=?^_`{|}~@b.c", 25, false},
+		{"<\xf0\x9f\x98\x80@b.c>", 0, "\xf0\x9f\x98\x80@b.c", 10, true},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct smtp_addr a;
@@ -98,6 +99,15 @@ static void test_addr_bad(void)
 		{"<a\xed\xa0\x80@b.c>", 0, -EILSEQ},
 		{"<a@b\xff.c>", 0, -EILSEQ},
 		{"<a\x01@b.c>", 0, -EINVAL},
+		{"<\"a\\\x01\"@b.c>", 0, -EINVAL},
+		{"<\"a\x01\"@b.c>", 0, -EINVAL},
+		{"<a@[1.2.3.x]>", 0, -EINVAL},
+		{"<a@[1.2.3.4444]>", 0, -EINVAL},
+		{"<a@[1.2 .3.4]>", 0, -EINVAL},
+		{"<a@[1.2.3.4>", 0, -EINVAL},
+		{"<a@[IPv6:1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd]>", 0, -EINVAL},
+		{"<a@[-x:abc]>", 0, -EINVAL},
+		{"<a@[x-:abc]>", 0, -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct smtp_addr a;

@@ -89,7 +89,7 @@ static void mask_bits(uint8_t *b, size_t len, unsigned depth)
 }
 
 /* Address bytes as inet_pton() left them into A. */
-static void set_addr(struct smtp_addr *a, const uint8_t *bytes, bool v6)
+static void set_addr(struct smtp_ip *a, const uint8_t *bytes, bool v6)
 {
 	if (v6) {
 		a->family = AF_INET6;
@@ -349,7 +349,7 @@ static bool lookup4(const struct smtp_admit *a, uint32_t v4)
 }
 
 enum smtp_admit_result smtp_admit_lookup(const struct smtp_admit *a,
-					 const struct smtp_addr *addr)
+					 const struct smtp_ip *addr)
 {
 	uint32_t hop;
 	bool ok;
@@ -378,7 +378,7 @@ enum smtp_admit_verdict smtp_admit_decide(const struct smtp_admit_policy *p,
 }
 
 int smtp_admit_reply(const struct smtp_admit_policy *p,
-		     const struct smtp_addr *addr, char *buf, size_t len)
+		     const struct smtp_ip *addr, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "unknown";
 	const char *code = p->unknown == SMTP_ADMIT_REJECT ? "554 5.7.1"

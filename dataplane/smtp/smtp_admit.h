@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A client address.  v4 is in host byte order, as the TCP engine keeps it;
+/* A client IP address.  v4 is in host byte order, as the TCP engine keeps it;
  * v6 is the 16 bytes as on the wire. */
-struct smtp_addr {
+struct smtp_ip {
 	int family; /* AF_INET or AF_INET6 */
 	union {
 		uint32_t v4;
@@ -34,7 +34,7 @@ struct smtp_addr {
 /* One parsed allow-list entry: the network address with its host bits
  * zero, and the prefix length (0..32 or 0..128). */
 struct smtp_cidr {
-	struct smtp_addr net;
+	struct smtp_ip net;
 	uint8_t depth;
 };
 
@@ -103,7 +103,7 @@ void smtp_admit_free(struct smtp_admit *a);
 /* Is A on the list?  An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is
  * looked up as the IPv4 address it carries.  Lock-free, no allocation. */
 enum smtp_admit_result smtp_admit_lookup(const struct smtp_admit *a,
-					 const struct smtp_addr *addr);
+					 const struct smtp_ip *addr);
 
 enum smtp_admit_verdict smtp_admit_decide(const struct smtp_admit_policy *p,
 					  enum smtp_admit_result r);
@@ -114,6 +114,6 @@ enum smtp_admit_verdict smtp_admit_decide(const struct smtp_admit_policy *p,
  * (one line; 554 5.7.1 with the same text under SMTP_ADMIT_REJECT).  Returns its length, 0 when the policy closes silently, or
  * -ENOSPC when LEN is too small (SMTP_ADMIT_REPLY_MAX always suffices). */
 int smtp_admit_reply(const struct smtp_admit_policy *p,
-		     const struct smtp_addr *addr, char *buf, size_t len);
+		     const struct smtp_ip *addr, char *buf, size_t len);
 
 #endif

@@ -69,7 +69,7 @@ void smtp_authlimit_free(struct smtp_authlimit *l)
 
 /* IPv4 as ::ffff:a.b.c.d (so an IPv4-mapped client is its IPv4 self),
  * other IPv6 cut to its /64. */
-static void addr_key(const struct smtp_addr *a, uint8_t key[16])
+static void addr_key(const struct smtp_ip *a, uint8_t key[16])
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					   0xff, 0xff};
@@ -145,7 +145,7 @@ static struct limit_slot *claim(struct smtp_authlimit *l,
 }
 
 bool smtp_authlimit_check(struct smtp_authlimit *l,
-			  const struct smtp_addr *addr, uint64_t now_us)
+			  const struct smtp_ip *addr, uint64_t now_us)
 {
 	uint8_t key[16];
 	struct limit_slot *s;
@@ -159,7 +159,7 @@ bool smtp_authlimit_check(struct smtp_authlimit *l,
 }
 
 void smtp_authlimit_failed(struct smtp_authlimit *l,
-			   const struct smtp_addr *addr, uint64_t now_us)
+			   const struct smtp_ip *addr, uint64_t now_us)
 {
 	uint8_t key[16];
 	struct limit_slot *s;
@@ -177,7 +177,7 @@ void smtp_authlimit_failed(struct smtp_authlimit *l,
 }
 
 void smtp_authlimit_succeeded(struct smtp_authlimit *l,
-			      const struct smtp_addr *addr)
+			      const struct smtp_ip *addr)
 {
 	uint8_t key[16];
 	uint32_t h;

@@ -90,13 +90,13 @@ void smtp_authlimit_free(struct smtp_authlimit *l);
 /* May ADDR try to authenticate at NOW_US?  False means deny without
  * running smtp_cred_verify() (the session still answers 535 5.7.8). */
 bool smtp_authlimit_check(struct smtp_authlimit *l,
-			  const struct smtp_addr *addr, uint64_t now_us);
+			  const struct smtp_ip *addr, uint64_t now_us);
 /* Record a failed attempt from ADDR. */
 void smtp_authlimit_failed(struct smtp_authlimit *l,
-			   const struct smtp_addr *addr, uint64_t now_us);
+			   const struct smtp_ip *addr, uint64_t now_us);
 /* Record a successful one: forget ADDR's failures. */
 void smtp_authlimit_succeeded(struct smtp_authlimit *l,
-			      const struct smtp_addr *addr);
+			      const struct smtp_ip *addr);
 
 void smtp_authlimit_stats(const struct smtp_authlimit *l,
 			  struct smtp_authlimit_stats *out);

@@ -13,5 +13,7 @@ void test_smtp_cred_register(void);
 void test_tls_register(void);
 void test_spool_rec_register(void);
 void test_spool_register(void);
+void test_smtp_register(void);
+void test_smtp_parse_register(void);
 
 #endif

@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 	test_tls_register();
 	test_spool_rec_register();
 	test_spool_register();
+	test_smtp_register();
+	test_smtp_parse_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -17,9 +17,9 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static struct smtp_addr v4(const char *s)
+static struct smtp_ip v4(const char *s)
 {
-	struct smtp_addr a = {.family = AF_INET};
+	struct smtp_ip a = {.family = AF_INET};
 	uint32_t be;
 
 	CU_ASSERT_FATAL(inet_pton(AF_INET, s, &be) == 1);
@@ -27,9 +27,9 @@ static struct smtp_addr v4(const char *s)
 	return a;
 }
 
-static struct smtp_addr v6(const char *s)
+static struct smtp_ip v6(const char *s)
 {
-	struct smtp_addr a = {.family = AF_INET6};
+	struct smtp_ip a = {.family = AF_INET6};
 
 	CU_ASSERT_FATAL(inet_pton(AF_INET6, s, a.v6) == 1);
 	return a;
@@ -139,7 +139,7 @@ static void test_lookup(void)
 	struct smtp_admit *a;
 	char err[128];
 	struct {
-		struct smtp_addr addr;
+		struct smtp_ip addr;
 		enum smtp_admit_result want;
 	} cases[] = {
 		{v4("10.1.2.3"), SMTP_ADMIT_ALLOWED},
@@ -176,7 +176,7 @@ static void test_empty_and_everything(void)
 	static const char *const all4[] = {"0.0.0.0/0"};
 	static const char *const all6[] = {"::/0"};
 	struct smtp_admit *a;
-	struct smtp_addr x4 = v4("203.0.113.7"), x6 = v6("2001:db8::7");
+	struct smtp_ip x4 = v4("203.0.113.7"), x6 = v6("2001:db8::7");
 
 	CU_ASSERT_EQUAL_FATAL(smtp_admit_build(NULL, 0, 2, SOCKET_ID_ANY, &a,
 					       NULL, 0), 0);
@@ -230,7 +230,7 @@ static void test_many_entries(void)
 	static const char *list[N];
 	struct smtp_admit *a;
 	char err[128];
-	struct smtp_addr in = v4("100.64.200.17"), out = v4("100.65.0.1");
+	struct smtp_ip in = v4("100.64.200.17"), out = v4("100.65.0.1");
 
 	for (int i = 0; i < N; i++) {
 		snprintf(text[i], sizeof(text[i]), "100.64.%d.%d/28", i / 16,
@@ -266,7 +266,7 @@ static void test_decide(void)
 static void assert_reply(const struct smtp_admit_policy *p, const char *addr,
 			 const char *want)
 {
-	struct smtp_addr a = strchr(addr, ':') ? v6(addr) : v4(addr);
+	struct smtp_ip a = strchr(addr, ':') ? v6(addr) : v4(addr);
 	char buf[SMTP_ADMIT_REPLY_MAX];
 	int n = smtp_admit_reply(p, &a, buf, sizeof(buf));
 
@@ -278,7 +278,7 @@ static void assert_reply(const struct smtp_admit_policy *p, const char *addr,
 static void test_reply(void)
 {
 	struct smtp_admit_policy p = SMTP_ADMIT_POLICY_DEFAULT;
-	struct smtp_addr a = v4("198.18.0.9");
+	struct smtp_ip a = v4("198.18.0.9");
 	char small[20];
 
 	assert_reply(&p, "198.18.0.9", "451 4.7.1 Client host 198.18.0.9 is not "

@@ -175,9 +175,9 @@ static void test_passwd_tool(void)
 
 #define SEC 1000000ull
 
-static struct smtp_addr v4(const char *s)
+static struct smtp_ip v4(const char *s)
 {
-	struct smtp_addr a = {.family = AF_INET};
+	struct smtp_ip a = {.family = AF_INET};
 	uint32_t be;
 
 	CU_ASSERT_FATAL(inet_pton(AF_INET, s, &be) == 1);
@@ -185,9 +185,9 @@ static struct smtp_addr v4(const char *s)
 	return a;
 }
 
-static struct smtp_addr v6(const char *s)
+static struct smtp_ip v6(const char *s)
 {
-	struct smtp_addr a = {.family = AF_INET6};
+	struct smtp_ip a = {.family = AF_INET6};
 
 	CU_ASSERT_FATAL(inet_pton(AF_INET6, s, a.v6) == 1);
 	return a;
@@ -206,7 +206,7 @@ static struct smtp_authlimit *limiter(uint32_t slots)
 static void test_limit_decay(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_addr a = v4("198.18.0.9"), b = v4("198.18.0.10");
+	struct smtp_ip a = v4("198.18.0.9"), b = v4("198.18.0.10");
 	struct smtp_authlimit_stats st;
 	uint64_t t = 1000 * SEC;
 
@@ -234,7 +234,7 @@ static void test_limit_decay(void)
 static void test_limit_success_and_cap(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_addr a = v4("203.0.113.5");
+	struct smtp_ip a = v4("203.0.113.5");
 	struct smtp_authlimit_stats st;
 
 	/* Failing on while denied does not dig deeper than one window. */
@@ -254,7 +254,7 @@ static void test_limit_success_and_cap(void)
 static void test_limit_ipv6_prefix(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_addr a = v6("2001:db8:1:2::1"), b = v6("2001:db8:1:2:ffff::9"),
+	struct smtp_ip a = v6("2001:db8:1:2::1"), b = v6("2001:db8:1:2:ffff::9"),
 			 other = v6("2001:db8:1:3::1"), m = v6("::ffff:198.18.0.9"),
 			 m4 = v4("198.18.0.9");
 
@@ -275,7 +275,7 @@ static void test_limit_bounded(void)
 {
 	struct smtp_authlimit *l = limiter(8);
 	struct smtp_authlimit_stats st;
-	struct smtp_addr a = {.family = AF_INET};
+	struct smtp_ip a = {.family = AF_INET};
 
 	for (uint32_t i = 0; i < 1000; i++) {
 		a.v4 = 0xc6120000 + i;

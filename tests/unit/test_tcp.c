@@ -426,16 +426,16 @@ static void test_simultaneous_open(void)
 /* --- resets -------------------------------------------------------------------- */
 
 /* Inject a segment into side TO as if from the other side. */
-static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
 		       uint8_t flags, int flip_byte);
 
-static void inject(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack, uint8_t flags)
+static void inject(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	inject_bad(to, target, seq, ack, flags, -1);
+	inject_bad(to, k, seq, ack, flags, -1);
 }
 
 /* The same, with one bit of byte FLIP_BYTE flipped after the checksum. */
-static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
 		       uint8_t flags, int flip_byte)
 {
 	struct {
@@ -445,10 +445,10 @@ static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t a
 		.ip = {.version_ihl = RTE_IPV4_VHL_DEF,
 		       .total_length = rte_cpu_to_be_16(40),
 		       .time_to_live = 64, .next_proto_id = IPPROTO_TCP,
-		       .src_addr = rte_cpu_to_be_32(target->key.raddr),
-		       .dst_addr = rte_cpu_to_be_32(target->key.laddr)},
-		.th = {.src_port = rte_cpu_to_be_16(target->key.rport),
-		       .dst_port = rte_cpu_to_be_16(target->key.lport),
+		       .src_addr = rte_cpu_to_be_32(k->raddr),
+		       .dst_addr = rte_cpu_to_be_32(k->laddr)},
+		.th = {.src_port = rte_cpu_to_be_16(k->rport),
+		       .dst_port = rte_cpu_to_be_16(k->lport),
 		       .sent_seq = rte_cpu_to_be_32(seq),
 		       .recv_ack = rte_cpu_to_be_32(ack),
 		       .data_off = 5 << 4, .tcp_flags = flags,
@@ -476,29 +476,240 @@ static void test_rst_and_challenge_ack(void)
 	struct tcp_conn *s = srv.conn;
 
 	/* in the window but not exact: a challenge ACK, no reset (RFC 5961) */
-	inject(1, s, s->rcv_nxt + 100, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 100, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* outside the window: dropped silently */
-	inject(1, s, s->rcv_nxt + 1000000, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 1000000, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
 	/* a SYN on an established connection: challenge ACK */
-	inject(1, s, s->rcv_nxt + 5, 0, RTE_TCP_SYN_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 5, 0, RTE_TCP_SYN_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 2);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* an ACK for data never sent: ACKed back and dropped */
-	inject(1, s, s->rcv_nxt, s->snd_max + 5000, RTE_TCP_ACK_FLAG);
+	inject(1, &s->key, s->rcv_nxt, s->snd_max + 5000, RTE_TCP_ACK_FLAG);
 	CU_ASSERT_EQUAL(st(1)->drop_bad_ack, 1);
 	/* a corrupted exact RST is caught by the checksum */
 	for (int b = 20; b < 40; b++)
-		inject_bad(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG, b);
+		inject_bad(1, &s->key, s->rcv_nxt, 0, RTE_TCP_RST_FLAG, b);
 	CU_ASSERT_EQUAL(st(1)->drop_cksum, 20);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* exact: reset */
-	inject(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err));
 	CU_ASSERT_EQUAL(err, -ECONNRESET);
 	h_run(&h, SEC);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* --- FIN in each state (RFC 9293 §3.10.7.4, eighth step) -------------------- */
+
+#define FA (RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG)
+#define HDR_FLAGS (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG)
+
+/* What the server (side 1) sent last; the link can lose its frames, and
+ * the client's frames that carry an ACK. */
+struct watch {
+	unsigned n;
+	uint8_t flags;
+	uint32_t seq, ack;
+	bool lose_srv, lose_cli_acks;
+};
+
+static bool watch_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct watch *w = arg;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	if (side == 0)
+		return w->lose_cli_acks && (th->tcp_flags & RTE_TCP_ACK_FLAG);
+	w->n++;
+	w->flags = th->tcp_flags;
+	w->seq = rte_be_to_cpu_32(th->sent_seq);
+	w->ack = rte_be_to_cpu_32(th->recv_ack);
+	return w->lose_srv;
+}
+
+/* After the server's output round, its last segment is a bare ACK of ACK,
+ * sent since the count was N. */
+static void assert_acked(struct watch *w, unsigned n, uint32_t ack)
+{
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT(w->n > n);
+	CU_ASSERT_EQUAL(w->flags & HDR_FLAGS, RTE_TCP_ACK_FLAG);
+	CU_ASSERT_EQUAL(w->ack, ack);
+}
+
+/* An established pair with the watch on the server's output. */
+static struct tcp_conn *fin_start(struct watch *w)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	h.filter = watch_filter, h.filter_arg = w;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	return srv.conn;
+}
+
+/* The handshake's ACK carries the FIN: accepted, then at once CLOSE_WAIT. */
+static void test_fin_syn_rcvd(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct watch w = {.lose_cli_acks = true};
+	struct tcp_conn *s;
+	void *data;
+
+	start(&conf, NULL, NULL);
+	h.filter = watch_filter, h.filter_arg = &w;
+	h_connect(&h, 0, PORT, &cli);
+	h_run(&h, 10000);
+	struct tcp_key k = {.raddr = H_ADDR_A, .laddr = H_ADDR_B,
+			    .rport = cli.conn->key.lport, .lport = PORT};
+
+	CU_ASSERT_FATAL(rte_hash_lookup_data(h.side[1].s->flows, &k, &data) >= 0);
+	s = data;
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_SYN_RCVD);
+	CU_ASSERT_PTR_NULL(srv.conn);
+	uint32_t fin_seq = s->rcv_nxt, n = w.n;
+
+	inject(1, &k, fin_seq, s->snd_nxt, FA);
+	CU_ASSERT_PTR_EQUAL(srv.conn, s);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	CU_ASSERT_EQUAL(s->rcv_nxt, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_CLOSED], 0);
+	assert_acked(&w, n, fin_seq + 1);
+	tcp_abort(cli.conn);
+	tcp_abort(s);
+	stop();
+}
+
+/* ESTABLISHED → CLOSE_WAIT; the FIN again is re-ACKed there and in
+ * LAST_ACK, with no second event; the ACK of our FIN closes. */
+static void test_fin_established_close_wait_last_ack(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n = w.n;
+	int err = 1;
+
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);      /* retransmitted */
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	assert_acked(&w, n, fin_seq + 1);
+
+	w.lose_srv = true;                                 /* our FIN is lost */
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL(s->state, TCP_LAST_ACK);
+	CU_ASSERT(w.flags & RTE_TCP_FIN_FLAG);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_LAST_ACK);
+	assert_acked(&w, n, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+
+	inject(1, &s->key, fin_seq + 1, s->snd_max, RTE_TCP_ACK_FLAG);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 0);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_1: a FIN that does not ack ours → CLOSING, where the FIN again
+ * is re-ACKed; the ACK of our FIN → TIME_WAIT. */
+static void test_fin_fin_wait_1_closing(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	w.lose_srv = true;
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_1);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSING);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);      /* retransmitted */
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSING);
+	assert_acked(&w, n, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+
+	inject(1, &s->key, fin_seq + 1, s->snd_max, RTE_TCP_ACK_FLAG);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_1: a FIN that also acks ours → TIME_WAIT at once. */
+static void test_fin_fin_wait_1_time_wait(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	w.lose_srv = true;
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_1);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_max, FA);      /* s is freed now */
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	assert_acked(&w, n, fin_seq + 1);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_2 → TIME_WAIT; there the FIN again is re-ACKed and restarts
+ * 2*MSL (RFC 9293 §3.10.7.4). */
+static void test_fin_fin_wait_2_time_wait(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	struct tcp_key k = s->key;
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	tcp_close(s);
+	h_run(&h, 10000);                                  /* the client ACKs it */
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_2);
+	w.lose_srv = true;
+	n = w.n;
+	inject(1, &k, fin_seq, s->snd_max, FA);            /* s is freed now */
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	h_run(&h, 30 * SEC);
+	n = w.n;
+	inject(1, &k, fin_seq, 0, FA);                     /* our ACK was lost */
+	CU_ASSERT_EQUAL(w.n, n + 1);
+	CU_ASSERT_EQUAL(w.flags & HDR_FLAGS, RTE_TCP_ACK_FLAG);
+	CU_ASSERT_EQUAL(w.ack, fin_seq + 1);
+	h_run(&h, 45 * SEC);                               /* 75 s in TIME_WAIT */
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	h_run(&h, 16 * SEC);                               /* 61 s since the FIN */
+	CU_ASSERT_EQUAL(st(1)->time_wait, 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait_expired, 1);
 	tcp_abort(cli.conn);
 	stop();
 }
@@ -622,6 +833,11 @@ void test_tcp_register(void)
 	CU_add_test(s, "simultaneous close", test_simultaneous_close);
 	CU_add_test(s, "simultaneous open", test_simultaneous_open);
 	CU_add_test(s, "RST and challenge ACKs", test_rst_and_challenge_ack);
+	CU_add_test(s, "FIN in SYN_RCVD: with the handshake ACK", test_fin_syn_rcvd);
+	CU_add_test(s, "FIN in ESTABLISHED, CLOSE_WAIT, LAST_ACK", test_fin_established_close_wait_last_ack);
+	CU_add_test(s, "FIN in FIN_WAIT_1: CLOSING, re-ACKed there", test_fin_fin_wait_1_closing);
+	CU_add_test(s, "FIN in FIN_WAIT_1 acking ours: TIME_WAIT", test_fin_fin_wait_1_time_wait);
+	CU_add_test(s, "FIN in FIN_WAIT_2, then TIME_WAIT restarts 2MSL", test_fin_fin_wait_2_time_wait);
 	CU_add_test(s, "connection refused", test_refused);
 	CU_add_test(s, "SYN cookie handshake", test_syn_cookie);
 	CU_add_test(s, "sequence wraparound", test_wraparound);

@@ -376,6 +376,33 @@ static void test_close_active_passive(void)
 	stop();
 }
 
+/* After our FIN, FIN_WAIT_2 lasts while the peer still sends (a half
+ * close); only a silent peer is given up on after fin_wait2_us. */
+static void test_fin_wait_2_while_peer_sends(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	int err = 1;
+
+	conf.fin_wait2_us = SEC;
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	tcp_close(cli.conn);
+	h_run(&h, 10000);
+	CU_ASSERT_EQUAL_FATAL(cli.conn->state, TCP_FIN_WAIT_2);
+	for (int i = 0; i < 10 && srv.conn != NULL; i++) {  /* a byte per 300 ms */
+		tcp_send(srv.conn, pattern + i, 1);
+		h_run(&h, 300000);
+	}
+	CU_ASSERT_EQUAL(cli.rx_len, 10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cli.conn);
+	CU_ASSERT_EQUAL(cli.conn->state, TCP_FIN_WAIT_2);
+	h_run(&h, 2 * SEC);                          /* then silence */
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CLOSED, &err) && err == -ETIMEDOUT);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == -ECONNRESET);
+	stop();
+}
+
 static void test_simultaneous_close(void)
 {
 	struct tcp_stack_conf conf = base_conf();
@@ -830,6 +857,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);
 	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);
+	CU_add_test(s, "FIN_WAIT_2 lasts while the peer sends", test_fin_wait_2_while_peer_sends);
 	CU_add_test(s, "simultaneous close", test_simultaneous_close);
 	CU_add_test(s, "simultaneous open", test_simultaneous_open);
 	CU_add_test(s, "RST and challenge ACKs", test_rst_and_challenge_ack);

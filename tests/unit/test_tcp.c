@@ -274,6 +274,131 @@ static void test_several_holes_no_sack(void)
 	stop();
 }
 
+/* The SACK scoreboard against a byte map: random blocks (stale, beyond
+ * snd_max, overlapping, touching), snd_una moving on, across 2^32.  While
+ * the map has no more ranges than the scoreboard keeps, both agree exactly,
+ * as do the newly SACKed byte counts and pipe (RFC 6675 §4); past that the
+ * scoreboard stays sorted, disjoint, within [snd_una, snd_max) and a
+ * subset of the map. */
+#define SB_SPAN 6000u
+
+static unsigned map_ranges(const uint8_t *map, uint32_t from)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = from; i < SB_SPAN; i++)
+		n += map[i] && (i == from || !map[i - 1]);
+	return n;
+}
+
+/* RFC 6675 SetPipe over the map, octet by octet. */
+static uint32_t map_pipe(const struct tcp_conn *c, const uint8_t *map, uint32_t from)
+{
+	uint32_t pipe = 0, above = 0, ranges = 0;
+
+	for (uint32_t i = SB_SPAN; i-- > from;) {
+		if (map[i]) {
+			above++;
+			ranges += i + 1 == SB_SPAN || !map[i + 1];
+			continue;
+		}
+		bool lost = ranges >= 3 || above > 2u * c->snd_mss;
+
+		pipe += !lost;
+		pipe += seq_lt(c->iss + i, c->sb.high_rxt);
+	}
+	return pipe;
+}
+
+static void test_sack_scoreboard_model(void)
+{
+	static uint8_t map[SB_SPAN];
+	struct tcp_conn c = {0};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	unsigned exact = 0, given_up = 0, bad = 0;
+
+	memset(map, 0, sizeof(map));
+	c.sack_ok = true;
+	c.snd_mss = 100;
+	c.iss = 0xffffffffu - SB_SPAN / 2;        /* map[i] is seq iss + i */
+	c.snd_una = c.iss;
+	c.snd_max = c.iss + SB_SPAN;
+	c.sb.high_rxt = c.iss;
+	/* a block across two ranges, beyond either end */
+	struct tcp_opts two = {.nsack = 2, .sack = {{c.iss + 500, c.iss + 1200},
+						    {c.iss + 1500, c.iss + 3000}}};
+	struct tcp_opts across = {.nsack = 1, .sack = {{c.iss + 1000, c.iss + 2000}}};
+
+	CU_ASSERT_EQUAL(tcp_sack_update(&c, &two), 700 + 1500);
+	CU_ASSERT_EQUAL(tcp_sack_update(&c, &across), 300);
+	CU_ASSERT_EQUAL(c.sb.n, 1);
+	CU_ASSERT_EQUAL(c.sb.r[0].start, c.iss + 500);
+	CU_ASSERT_EQUAL(c.sb.r[0].end, c.iss + 3000);
+	tcp_sack_clear(&c);
+	for (int round = 0; round < 20000; round++) {
+		struct tcp_opts o = {0};
+		uint32_t from = c.snd_una - c.iss, want = 0, fresh;
+		unsigned before = map_ranges(map, from);
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (x % 50 == 0 && from < SB_SPAN - 100) {   /* a cumulative ACK */
+			c.snd_una += (uint32_t)(x >> 8) % 300;
+			from = c.snd_una - c.iss;
+		}
+		o.nsack = (uint8_t)((x >> 16) % (TCP_OPT_SACK_MAX + 1));
+		for (uint8_t b = 0; b < o.nsack; b++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t s = (uint32_t)(x % (SB_SPAN + 400)) - 200;
+			uint32_t e = s + (uint32_t)((x >> 20) % 250);
+
+			o.sack[b] = (struct tcp_sack_block){c.iss + s, c.iss + e};
+			if ((int32_t)e <= (int32_t)from || (int32_t)e > (int32_t)SB_SPAN ||
+			    (int32_t)s >= (int32_t)e)
+				continue;
+			for (int32_t i = RTE_MAX((int32_t)s, (int32_t)from); i < (int32_t)e; i++)
+				want += !map[i], map[i] = 1;
+		}
+		if (x % 7 == 0)
+			c.sb.high_rxt = c.snd_una + (uint32_t)(x >> 24) % 2000;
+		fresh = tcp_sack_update(&c, &o);
+		for (uint8_t i = 0; i < c.sb.n; i++) {
+			bad += !seq_lt(c.sb.r[i].start, c.sb.r[i].end) ||
+			       !seq_geq(c.sb.r[i].start, c.snd_una) ||
+			       !seq_leq(c.sb.r[i].end, c.snd_max) ||
+			       (i != 0 && !seq_gt(c.sb.r[i].start, c.sb.r[i - 1].end));
+			for (uint32_t q = c.sb.r[i].start; q != c.sb.r[i].end && !bad; q++)
+				bad += !map[q - c.iss];
+		}
+		CU_ASSERT_EQUAL_FATAL(bad, 0);
+		if (before + o.nsack <= TCP_SACK_RANGES) {      /* nothing given up */
+			uint32_t held = 0, in_map = 0;
+
+			for (uint8_t i = 0; i < c.sb.n; i++)
+				held += c.sb.r[i].end - c.sb.r[i].start;
+			for (uint32_t i = from; i < SB_SPAN; i++)
+				in_map += map[i];
+			CU_ASSERT_EQUAL_FATAL(held, in_map);
+			CU_ASSERT_EQUAL_FATAL(fresh, want);
+			CU_ASSERT_EQUAL_FATAL(tcp_sack_pipe(&c), map_pipe(&c, map, from));
+			exact++;
+		} else {
+			/* the scoreboard may have given data up: go on from its view */
+			given_up++;
+			memset(map, 0, sizeof(map));
+			for (uint8_t i = 0; i < c.sb.n; i++)
+				for (uint32_t q = c.sb.r[i].start; q != c.sb.r[i].end; q++)
+					map[q - c.iss] = 1;
+		}
+		if (from >= SB_SPAN - 100) {                 /* all acked: again */
+			memset(map, 0, sizeof(map));
+			c.snd_una = c.iss;
+			tcp_sack_clear(&c);
+		}
+	}
+	CU_ASSERT(exact > 10000);
+	CU_ASSERT(given_up > 100);
+}
+
 static uint64_t rto_times[32];
 static int nrto;
 
@@ -854,6 +979,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "fast retransmit after 3 dup ACKs", test_fast_retransmit);
 	CU_add_test(s, "several holes in one window", test_several_holes);
 	CU_add_test(s, "several holes, peer without SACK: NewReno", test_several_holes_no_sack);
+	CU_add_test(s, "SACK scoreboard against a model", test_sack_scoreboard_model);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);
 	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);

@@ -10,8 +10,9 @@
  * Nothing may crash, trip ASan/UBSan or keep an mbuf after teardown.
  *
  * Input: scenario, flags, two ISNs, then segments until it runs out:
- * flags, control, seq offset, ack offset, window, option length and bytes,
- * payload length and bytes, time step.
+ * flags, control, seq offset, ack offset, window, option length, header
+ * length (or, in its low bits, what the application does next), payload
+ * length, time step, option bytes, payload bytes.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -210,6 +211,32 @@ static void numbers(struct fz *f, uint32_t *rcv, uint32_t *una, uint32_t *max)
 	}
 }
 
+/* The server's application acts between segments (bits of A): sends,
+ * closes, stops or resumes taking data, or aborts. */
+static void app_acts(struct fz *f, uint8_t a)
+{
+	struct tcp_conn *c = f->srv.conn;
+
+	if (c == NULL || a == 0)
+		return;
+	if (a == 0x0f) {
+		tcp_abort(c);
+		f->srv.conn = NULL;
+		return;
+	}
+	if (a & 1)
+		tcp_send(c, tx_pattern, 1000);
+	if (a & 2)
+		tcp_close(c);
+	if (a & 4) {
+		f->srv.rx_stall = !f->srv.rx_stall;
+		if (!f->srv.rx_stall)
+			tcp_recv_resume(c);
+	}
+	if (a & 8)
+		tcp_flush(c);
+}
+
 /* Build one segment from the input and hand it to the server's stack. */
 static void segment(struct fz *f, struct reader *r, uint32_t *rcv, uint32_t *una,
 		    uint32_t *max)
@@ -267,6 +294,8 @@ static void segment(struct fz *f, struct reader *r, uint32_t *rcv, uint32_t *una
 		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 	m->l3_len = sizeof(*ip);
 	tcp_input(f->h.side[1].s, m, f->h.now);
+	if (!(ctl & C_RAW_DOFF))
+		app_acts(f, doff_raw & 0x0f);
 
 	/* Time moves on: fine steps run the link and both stacks; coarse
 	 * ones jump to fire timers (RTO, persist, FIN_WAIT_2, TIME_WAIT). */

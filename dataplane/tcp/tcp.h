@@ -60,7 +60,7 @@ struct tcp_stack_conf {
 	uint32_t syn_retries;      /* SYN / SYN-ACK retransmissions */
 	uint32_t data_retries;     /* RTO backoffs before giving up */
 	uint32_t time_wait_us;     /* 2*MSL */
-	uint32_t fin_wait2_us;     /* orphaned FIN_WAIT_2 lifetime */
+	uint32_t fin_wait2_us;     /* FIN_WAIT_2 without data from the peer */
 	uint32_t syn_rcvd_us;      /* half-open lifetime */
 	uint64_t keepalive_idle_us;  /* 0 = no keepalive */
 	uint32_t keepalive_intvl_us, keepalive_probes;

@@ -601,6 +601,8 @@ void tcp_conn_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 
 	if (plen != 0 && open_rx && !data_input(c, seq, payload(th), plen))
 		return;
+	if (plen != 0 && c->state == TCP_FIN_WAIT_2)  /* alive: an idle limit */
+		tcp_conn_arm(c, TMR_LINGER, c->stack->now + c->stack->conf.fin_wait2_us);
 	if (HAS(th, FIN) && !(c->flags & TF_PEER_FIN) && seq + plen == c->rcv_nxt) {
 		fin_input(c);
 		if (GONE(c))

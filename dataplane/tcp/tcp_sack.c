@@ -23,11 +23,11 @@ static void sb_trim(struct tcp_scoreboard *sb, uint32_t una)
 		sb->r[0].start = una;
 }
 
-/* Add [start, end) to the sorted, disjoint ranges, merging what it overlaps or
- * touches.  When the scoreboard is full the highest range is given up (the
- * data counts as not SACKed: safe, at worst a needless retransmission).
- * Returns the bytes that were not SACKed before. */
-static uint32_t sb_add(struct tcp_scoreboard *sb, const uint32_t start, const uint32_t end)
+/* Add [start, end) to the sorted, disjoint ranges, merging what it
+ * overlaps or touches.  When the scoreboard is full the highest range is
+ * given up (the data counts as not SACKed: safe, at worst a needless
+ * retransmission).  Returns the bytes that were not SACKed before. */
+static uint32_t sb_add(struct tcp_scoreboard *sb, uint32_t start, uint32_t end)
 {
 	uint32_t s = start, e = end, fresh = end - start;
 	uint8_t i = 0;

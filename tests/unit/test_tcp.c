@@ -274,6 +274,131 @@ static void test_several_holes_no_sack(void)
 	stop();
 }
 
+/* The SACK scoreboard against a byte map: random blocks (stale, beyond
+ * snd_max, overlapping, touching), snd_una moving on, across 2^32.  While
+ * the map has no more ranges than the scoreboard keeps, both agree exactly,
+ * as do the newly SACKed byte counts and pipe (RFC 6675 §4); past that the
+ * scoreboard stays sorted, disjoint, within [snd_una, snd_max) and a
+ * subset of the map. */
+#define SB_SPAN 6000u
+
+static unsigned map_ranges(const uint8_t *map, uint32_t from)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = from; i < SB_SPAN; i++)
+		n += map[i] && (i == from || !map[i - 1]);
+	return n;
+}
+
+/* RFC 6675 SetPipe over the map, octet by octet. */
+static uint32_t map_pipe(const struct tcp_conn *c, const uint8_t *map, uint32_t from)
+{
+	uint32_t pipe = 0, above = 0, ranges = 0;
+
+	for (uint32_t i = SB_SPAN; i-- > from;) {
+		if (map[i]) {
+			above++;
+			ranges += i + 1 == SB_SPAN || !map[i + 1];
+			continue;
+		}
+		bool lost = ranges >= 3 || above > 2u * c->snd_mss;
+
+		pipe += !lost;
+		pipe += seq_lt(c->iss + i, c->sb.high_rxt);
+	}
+	return pipe;
+}
+
+static void test_sack_scoreboard_model(void)
+{
+	static uint8_t map[SB_SPAN];
+	struct tcp_conn c = {0};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	unsigned exact = 0, given_up = 0, bad = 0;
+
+	memset(map, 0, sizeof(map));
+	c.sack_ok = true;
+	c.snd_mss = 100;
+	c.iss = 0xffffffffu - SB_SPAN / 2;        /* map[i] is seq iss + i */
+	c.snd_una = c.iss;
+	c.snd_max = c.iss + SB_SPAN;
+	c.sb.high_rxt = c.iss;
+	/* a block across two ranges, beyond either end */
+	struct tcp_opts two = {.nsack = 2, .sack = {{c.iss + 500, c.iss + 1200},
+						    {c.iss + 1500, c.iss + 3000}}};
+	struct tcp_opts across = {.nsack = 1, .sack = {{c.iss + 1000, c.iss + 2000}}};
+
+	CU_ASSERT_EQUAL(tcp_sack_update(&c, &two), 700 + 1500);
+	CU_ASSERT_EQUAL(tcp_sack_update(&c, &across), 300);
+	CU_ASSERT_EQUAL(c.sb.n, 1);
+	CU_ASSERT_EQUAL(c.sb.r[0].start, c.iss + 500);
+	CU_ASSERT_EQUAL(c.sb.r[0].end, c.iss + 3000);
+	tcp_sack_clear(&c);
+	for (int round = 0; round < 20000; round++) {
+		struct tcp_opts o = {0};
+		uint32_t from = c.snd_una - c.iss, want = 0, fresh;
+		unsigned before = map_ranges(map, from);
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (x % 50 == 0 && from < SB_SPAN - 100) {   /* a cumulative ACK */
+			c.snd_una += (uint32_t)(x >> 8) % 300;
+			from = c.snd_una - c.iss;
+		}
+		o.nsack = (uint8_t)((x >> 16) % (TCP_OPT_SACK_MAX + 1));
+		for (uint8_t b = 0; b < o.nsack; b++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t s = (uint32_t)(x % (SB_SPAN + 400)) - 200;
+			uint32_t e = s + (uint32_t)((x >> 20) % 250);
+
+			o.sack[b] = (struct tcp_sack_block){c.iss + s, c.iss + e};
+			if ((int32_t)e <= (int32_t)from || (int32_t)e > (int32_t)SB_SPAN ||
+			    (int32_t)s >= (int32_t)e)
+				continue;
+			for (int32_t i = RTE_MAX((int32_t)s, (int32_t)from); i < (int32_t)e; i++)
+				want += !map[i], map[i] = 1;
+		}
+		if (x % 7 == 0)
+			c.sb.high_rxt = c.snd_una + (uint32_t)(x >> 24) % 2000;
+		fresh = tcp_sack_update(&c, &o);
+		for (uint8_t i = 0; i < c.sb.n; i++) {
+			bad += !seq_lt(c.sb.r[i].start, c.sb.r[i].end) ||
+			       !seq_geq(c.sb.r[i].start, c.snd_una) ||
+			       !seq_leq(c.sb.r[i].end, c.snd_max) ||
+			       (i != 0 && !seq_gt(c.sb.r[i].start, c.sb.r[i - 1].end));
+			for (uint32_t q = c.sb.r[i].start; q != c.sb.r[i].end && !bad; q++)
+				bad += !map[q - c.iss];
+		}
+		CU_ASSERT_EQUAL_FATAL(bad, 0);
+		if (before + o.nsack <= TCP_SACK_RANGES) {      /* nothing given up */
+			uint32_t held = 0, in_map = 0;
+
+			for (uint8_t i = 0; i < c.sb.n; i++)
+				held += c.sb.r[i].end - c.sb.r[i].start;
+			for (uint32_t i = from; i < SB_SPAN; i++)
+				in_map += map[i];
+			CU_ASSERT_EQUAL_FATAL(held, in_map);
+			CU_ASSERT_EQUAL_FATAL(fresh, want);
+			CU_ASSERT_EQUAL_FATAL(tcp_sack_pipe(&c), map_pipe(&c, map, from));
+			exact++;
+		} else {
+			/* the scoreboard may have given data up: go on from its view */
+			given_up++;
+			memset(map, 0, sizeof(map));
+			for (uint8_t i = 0; i < c.sb.n; i++)
+				for (uint32_t q = c.sb.r[i].start; q != c.sb.r[i].end; q++)
+					map[q - c.iss] = 1;
+		}
+		if (from >= SB_SPAN - 100) {                 /* all acked: again */
+			memset(map, 0, sizeof(map));
+			c.snd_una = c.iss;
+			tcp_sack_clear(&c);
+		}
+	}
+	CU_ASSERT(exact > 10000);
+	CU_ASSERT(given_up > 100);
+}
+
 static uint64_t rto_times[32];
 static int nrto;
 
@@ -376,6 +501,33 @@ static void test_close_active_passive(void)
 	stop();
 }
 
+/* After our FIN, FIN_WAIT_2 lasts while the peer still sends (a half
+ * close); only a silent peer is given up on after fin_wait2_us. */
+static void test_fin_wait_2_while_peer_sends(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	int err = 1;
+
+	conf.fin_wait2_us = SEC;
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	tcp_close(cli.conn);
+	h_run(&h, 10000);
+	CU_ASSERT_EQUAL_FATAL(cli.conn->state, TCP_FIN_WAIT_2);
+	for (int i = 0; i < 10 && srv.conn != NULL; i++) {  /* a byte per 300 ms */
+		tcp_send(srv.conn, pattern + i, 1);
+		h_run(&h, 300000);
+	}
+	CU_ASSERT_EQUAL(cli.rx_len, 10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cli.conn);
+	CU_ASSERT_EQUAL(cli.conn->state, TCP_FIN_WAIT_2);
+	h_run(&h, 2 * SEC);                          /* then silence */
+	CU_ASSERT(h_app_saw(&cli, TCP_EV_CLOSED, &err) && err == -ETIMEDOUT);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == -ECONNRESET);
+	stop();
+}
+
 static void test_simultaneous_close(void)
 {
 	struct tcp_stack_conf conf = base_conf();
@@ -426,16 +578,16 @@ static void test_simultaneous_open(void)
 /* --- resets -------------------------------------------------------------------- */
 
 /* Inject a segment into side TO as if from the other side. */
-static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
 		       uint8_t flags, int flip_byte);
 
-static void inject(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack, uint8_t flags)
+static void inject(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	inject_bad(to, target, seq, ack, flags, -1);
+	inject_bad(to, k, seq, ack, flags, -1);
 }
 
 /* The same, with one bit of byte FLIP_BYTE flipped after the checksum. */
-static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t ack,
+static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
 		       uint8_t flags, int flip_byte)
 {
 	struct {
@@ -445,10 +597,10 @@ static void inject_bad(int to, struct tcp_conn *target, uint32_t seq, uint32_t a
 		.ip = {.version_ihl = RTE_IPV4_VHL_DEF,
 		       .total_length = rte_cpu_to_be_16(40),
 		       .time_to_live = 64, .next_proto_id = IPPROTO_TCP,
-		       .src_addr = rte_cpu_to_be_32(target->key.raddr),
-		       .dst_addr = rte_cpu_to_be_32(target->key.laddr)},
-		.th = {.src_port = rte_cpu_to_be_16(target->key.rport),
-		       .dst_port = rte_cpu_to_be_16(target->key.lport),
+		       .src_addr = rte_cpu_to_be_32(k->raddr),
+		       .dst_addr = rte_cpu_to_be_32(k->laddr)},
+		.th = {.src_port = rte_cpu_to_be_16(k->rport),
+		       .dst_port = rte_cpu_to_be_16(k->lport),
 		       .sent_seq = rte_cpu_to_be_32(seq),
 		       .recv_ack = rte_cpu_to_be_32(ack),
 		       .data_off = 5 << 4, .tcp_flags = flags,
@@ -476,29 +628,240 @@ static void test_rst_and_challenge_ack(void)
 	struct tcp_conn *s = srv.conn;
 
 	/* in the window but not exact: a challenge ACK, no reset (RFC 5961) */
-	inject(1, s, s->rcv_nxt + 100, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 100, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* outside the window: dropped silently */
-	inject(1, s, s->rcv_nxt + 1000000, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 1000000, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 1);
 	/* a SYN on an established connection: challenge ACK */
-	inject(1, s, s->rcv_nxt + 5, 0, RTE_TCP_SYN_FLAG);
+	inject(1, &s->key, s->rcv_nxt + 5, 0, RTE_TCP_SYN_FLAG);
 	CU_ASSERT_EQUAL(st(1)->challenge_acks, 2);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* an ACK for data never sent: ACKed back and dropped */
-	inject(1, s, s->rcv_nxt, s->snd_max + 5000, RTE_TCP_ACK_FLAG);
+	inject(1, &s->key, s->rcv_nxt, s->snd_max + 5000, RTE_TCP_ACK_FLAG);
 	CU_ASSERT_EQUAL(st(1)->drop_bad_ack, 1);
 	/* a corrupted exact RST is caught by the checksum */
 	for (int b = 20; b < 40; b++)
-		inject_bad(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG, b);
+		inject_bad(1, &s->key, s->rcv_nxt, 0, RTE_TCP_RST_FLAG, b);
 	CU_ASSERT_EQUAL(st(1)->drop_cksum, 20);
 	CU_ASSERT_EQUAL(s->state, TCP_ESTABLISHED);
 	/* exact: reset */
-	inject(1, s, s->rcv_nxt, 0, RTE_TCP_RST_FLAG);
+	inject(1, &s->key, s->rcv_nxt, 0, RTE_TCP_RST_FLAG);
 	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err));
 	CU_ASSERT_EQUAL(err, -ECONNRESET);
 	h_run(&h, SEC);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* --- FIN in each state (RFC 9293 §3.10.7.4, eighth step) -------------------- */
+
+#define FA (RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG)
+#define HDR_FLAGS (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG)
+
+/* What the server (side 1) sent last; the link can lose its frames, and
+ * the client's frames that carry an ACK. */
+struct watch {
+	unsigned n;
+	uint8_t flags;
+	uint32_t seq, ack;
+	bool lose_srv, lose_cli_acks;
+};
+
+static bool watch_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct watch *w = arg;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	if (side == 0)
+		return w->lose_cli_acks && (th->tcp_flags & RTE_TCP_ACK_FLAG);
+	w->n++;
+	w->flags = th->tcp_flags;
+	w->seq = rte_be_to_cpu_32(th->sent_seq);
+	w->ack = rte_be_to_cpu_32(th->recv_ack);
+	return w->lose_srv;
+}
+
+/* After the server's output round, its last segment is a bare ACK of ACK,
+ * sent since the count was N. */
+static void assert_acked(struct watch *w, unsigned n, uint32_t ack)
+{
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT(w->n > n);
+	CU_ASSERT_EQUAL(w->flags & HDR_FLAGS, RTE_TCP_ACK_FLAG);
+	CU_ASSERT_EQUAL(w->ack, ack);
+}
+
+/* An established pair with the watch on the server's output. */
+static struct tcp_conn *fin_start(struct watch *w)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	h.filter = watch_filter, h.filter_arg = w;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	return srv.conn;
+}
+
+/* The handshake's ACK carries the FIN: accepted, then at once CLOSE_WAIT. */
+static void test_fin_syn_rcvd(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct watch w = {.lose_cli_acks = true};
+	struct tcp_conn *s;
+	void *data;
+
+	start(&conf, NULL, NULL);
+	h.filter = watch_filter, h.filter_arg = &w;
+	h_connect(&h, 0, PORT, &cli);
+	h_run(&h, 10000);
+	struct tcp_key k = {.raddr = H_ADDR_A, .laddr = H_ADDR_B,
+			    .rport = cli.conn->key.lport, .lport = PORT};
+
+	CU_ASSERT_FATAL(rte_hash_lookup_data(h.side[1].s->flows, &k, &data) >= 0);
+	s = data;
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_SYN_RCVD);
+	CU_ASSERT_PTR_NULL(srv.conn);
+	uint32_t fin_seq = s->rcv_nxt, n = w.n;
+
+	inject(1, &k, fin_seq, s->snd_nxt, FA);
+	CU_ASSERT_PTR_EQUAL(srv.conn, s);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	CU_ASSERT_EQUAL(s->rcv_nxt, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_CLOSED], 0);
+	assert_acked(&w, n, fin_seq + 1);
+	tcp_abort(cli.conn);
+	tcp_abort(s);
+	stop();
+}
+
+/* ESTABLISHED → CLOSE_WAIT; the FIN again is re-ACKed there and in
+ * LAST_ACK, with no second event; the ACK of our FIN closes. */
+static void test_fin_established_close_wait_last_ack(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n = w.n;
+	int err = 1;
+
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);      /* retransmitted */
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSE_WAIT);
+	assert_acked(&w, n, fin_seq + 1);
+
+	w.lose_srv = true;                                 /* our FIN is lost */
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL(s->state, TCP_LAST_ACK);
+	CU_ASSERT(w.flags & RTE_TCP_FIN_FLAG);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_LAST_ACK);
+	assert_acked(&w, n, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+
+	inject(1, &s->key, fin_seq + 1, s->snd_max, RTE_TCP_ACK_FLAG);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 0);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_1: a FIN that does not ack ours → CLOSING, where the FIN again
+ * is re-ACKed; the ACK of our FIN → TIME_WAIT. */
+static void test_fin_fin_wait_1_closing(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	w.lose_srv = true;
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_1);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSING);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_una, FA);      /* retransmitted */
+	CU_ASSERT_EQUAL(s->state, TCP_CLOSING);
+	assert_acked(&w, n, fin_seq + 1);
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+
+	inject(1, &s->key, fin_seq + 1, s->snd_max, RTE_TCP_ACK_FLAG);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_1: a FIN that also acks ours → TIME_WAIT at once. */
+static void test_fin_fin_wait_1_time_wait(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	w.lose_srv = true;
+	tcp_close(s);
+	tcp_stack_poll(h.side[1].s, h.now);
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_1);
+	n = w.n;
+	inject(1, &s->key, fin_seq, s->snd_max, FA);      /* s is freed now */
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	assert_acked(&w, n, fin_seq + 1);
+	tcp_abort(cli.conn);
+	stop();
+}
+
+/* FIN_WAIT_2 → TIME_WAIT; there the FIN again is re-ACKed and restarts
+ * 2*MSL (RFC 9293 §3.10.7.4). */
+static void test_fin_fin_wait_2_time_wait(void)
+{
+	struct watch w = {0};
+	struct tcp_conn *s = fin_start(&w);
+	struct tcp_key k = s->key;
+	uint32_t fin_seq = s->rcv_nxt, n;
+	int err = 1;
+
+	tcp_close(s);
+	h_run(&h, 10000);                                  /* the client ACKs it */
+	CU_ASSERT_EQUAL_FATAL(s->state, TCP_FIN_WAIT_2);
+	w.lose_srv = true;
+	n = w.n;
+	inject(1, &k, fin_seq, s->snd_max, FA);            /* s is freed now */
+	CU_ASSERT_EQUAL(srv.nev[TCP_EV_PEER_CLOSED], 1);
+	CU_ASSERT(h_app_saw(&srv, TCP_EV_CLOSED, &err) && err == 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	assert_acked(&w, n, fin_seq + 1);
+
+	h_run(&h, 30 * SEC);
+	n = w.n;
+	inject(1, &k, fin_seq, 0, FA);                     /* our ACK was lost */
+	CU_ASSERT_EQUAL(w.n, n + 1);
+	CU_ASSERT_EQUAL(w.flags & HDR_FLAGS, RTE_TCP_ACK_FLAG);
+	CU_ASSERT_EQUAL(w.ack, fin_seq + 1);
+	h_run(&h, 45 * SEC);                               /* 75 s in TIME_WAIT */
+	CU_ASSERT_EQUAL(st(1)->time_wait, 1);
+	h_run(&h, 16 * SEC);                               /* 61 s since the FIN */
+	CU_ASSERT_EQUAL(st(1)->time_wait, 0);
+	CU_ASSERT_EQUAL(st(1)->time_wait_expired, 1);
 	tcp_abort(cli.conn);
 	stop();
 }
@@ -616,12 +979,19 @@ void test_tcp_register(void)
 	CU_add_test(s, "fast retransmit after 3 dup ACKs", test_fast_retransmit);
 	CU_add_test(s, "several holes in one window", test_several_holes);
 	CU_add_test(s, "several holes, peer without SACK: NewReno", test_several_holes_no_sack);
+	CU_add_test(s, "SACK scoreboard against a model", test_sack_scoreboard_model);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);
 	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);
+	CU_add_test(s, "FIN_WAIT_2 lasts while the peer sends", test_fin_wait_2_while_peer_sends);
 	CU_add_test(s, "simultaneous close", test_simultaneous_close);
 	CU_add_test(s, "simultaneous open", test_simultaneous_open);
 	CU_add_test(s, "RST and challenge ACKs", test_rst_and_challenge_ack);
+	CU_add_test(s, "FIN in SYN_RCVD: with the handshake ACK", test_fin_syn_rcvd);
+	CU_add_test(s, "FIN in ESTABLISHED, CLOSE_WAIT, LAST_ACK", test_fin_established_close_wait_last_ack);
+	CU_add_test(s, "FIN in FIN_WAIT_1: CLOSING, re-ACKed there", test_fin_fin_wait_1_closing);
+	CU_add_test(s, "FIN in FIN_WAIT_1 acking ours: TIME_WAIT", test_fin_fin_wait_1_time_wait);
+	CU_add_test(s, "FIN in FIN_WAIT_2, then TIME_WAIT restarts 2MSL", test_fin_fin_wait_2_time_wait);
 	CU_add_test(s, "connection refused", test_refused);
 	CU_add_test(s, "SYN cookie handshake", test_syn_cookie);
 	CU_add_test(s, "sequence wraparound", test_wraparound);

@@ -23,20 +23,14 @@
 #include <libconfig.h>
 
 #include "control/config.h"
+#include "control/config_impl.h"
 
 #define CONF_MAX_FILE_BYTES (1u << 20) /* a real config is a few hundred */
 #define CONF_KEY_LEN        128
 #define CONF_SHOW_LEN       48 /* bytes of an offending value we echo */
-#define CONF_ANY_LEN        ((size_t)-1) /* get_string: no length limit */
 #define CONF_SYNTAX         "(syntax)"
 #define CONF_FILE           "(file)"
 
-/* Where errors go, and what they name as FILE. */
-struct loader {
-	const char *name;
-	char *err;
-	size_t errlen;
-};
 
 /* ---- error reporting ----------------------------------------------------- */
 
@@ -88,7 +82,7 @@ static void setting_path(const config_setting_t *s, char *buf, size_t len)
 
 /* An error in the value of setting S, with -EINVAL. */
 __attribute__((format(printf, 3, 4)))
-static int fail_at(const struct loader *ld, const config_setting_t *s,
+int conf_fail_at(const struct loader *ld, const config_setting_t *s,
 		   const char *fmt, ...)
 {
 	char key[CONF_KEY_LEN];
@@ -362,7 +356,7 @@ static bool is_known(const char *name, const char *const *known)
 }
 
 /* Fails on the first member of GROUP whose name is not in KNOWN. */
-static int check_keys(const struct loader *ld, const config_setting_t *group,
+int conf_check_keys(const struct loader *ld, const config_setting_t *group,
 		      const char *const *known)
 {
 	int n = config_setting_length(group);
@@ -374,14 +368,14 @@ static int check_keys(const struct loader *ld, const config_setting_t *group,
 		if (is_known(config_setting_name(s), known))
 			continue;
 		join_keys(known, list, sizeof(list));
-		return fail_at(ld, s, "unknown key (expected one of: %s)", list);
+		return conf_fail_at(ld, s, "unknown key (expected one of: %s)", list);
 	}
 	return 0;
 }
 
 /* *OUT = member NAME of GROUP; an error when REQUIRED and absent, else
  * NULL when absent. */
-static int get_member(const struct loader *ld, const config_setting_t *group,
+int conf_get_member(const struct loader *ld, const config_setting_t *group,
 		      const char *name, bool required, const config_setting_t **out)
 {
 	*out = config_setting_get_member(group, name);
@@ -390,17 +384,17 @@ static int get_member(const struct loader *ld, const config_setting_t *group,
 	return 0;
 }
 
-static int need_type(const struct loader *ld, const config_setting_t *s,
+int conf_need_type(const struct loader *ld, const config_setting_t *s,
 		     int type, const char *what)
 {
 	if (config_setting_type(s) == type)
 		return 0;
-	return fail_at(ld, s, "expected %s, got %s", what, type_name(s));
+	return conf_fail_at(ld, s, "expected %s, got %s", what, type_name(s));
 }
 
 /* Optional integer NAME of GROUP (DFLT when absent, or when GROUP is
  * NULL) in LO..HI; *WHERE is the setting, or NULL when absent. */
-static int get_uint(const struct loader *ld, const config_setting_t *group,
+int conf_get_uint(const struct loader *ld, const config_setting_t *group,
 		    const char *name, uint32_t lo, uint32_t hi, uint32_t dflt,
 		    uint32_t *out, const config_setting_t **where)
 {
@@ -415,17 +409,17 @@ static int get_uint(const struct loader *ld, const config_setting_t *group,
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
-		return fail_at(ld, s, "expected an integer, got %s", type_name(s));
+		return conf_fail_at(ld, s, "expected an integer, got %s", type_name(s));
 	v = config_setting_get_int64(s);
 	if (v < (long long)lo || v > (long long)hi)
-		return fail_at(ld, s, "must be %u..%u, got %lld", lo, hi, v);
+		return conf_fail_at(ld, s, "must be %u..%u, got %lld", lo, hi, v);
 	*out = (uint32_t)v;
 	return 0;
 }
 
 /* String NAME of GROUP, non-empty and shorter than SIZE bytes; *OUT stays
  * NULL when it is optional and absent. */
-static int get_string(const struct loader *ld, const config_setting_t *group,
+int conf_get_string(const struct loader *ld, const config_setting_t *group,
 		      const char *name, bool required, size_t size,
 		      const char **out, const config_setting_t **where)
 {
@@ -433,32 +427,32 @@ static int get_string(const struct loader *ld, const config_setting_t *group,
 	int rc;
 
 	*out = NULL;
-	if ((rc = get_member(ld, group, name, required, &s)) < 0 || s == NULL)
+	if ((rc = conf_get_member(ld, group, name, required, &s)) < 0 || s == NULL)
 		return rc;
-	if ((rc = need_type(ld, s, CONFIG_TYPE_STRING, "a string")) < 0)
+	if ((rc = conf_need_type(ld, s, CONFIG_TYPE_STRING, "a string")) < 0)
 		return rc;
 	*out = config_setting_get_string(s);
 	if (**out == '\0')
-		return fail_at(ld, s, "must not be empty");
+		return conf_fail_at(ld, s, "must not be empty");
 	if (strlen(*out) >= size)
-		return fail_at(ld, s, "longer than %zu bytes", size - 1);
+		return conf_fail_at(ld, s, "longer than %zu bytes", size - 1);
 	if (where != NULL)
 		*where = s;
 	return 0;
 }
 
 /* Optional group NAME of GROUP holding only KNOWN keys; NULL when absent. */
-static int get_group(const struct loader *ld, const config_setting_t *group,
+int conf_get_group(const struct loader *ld, const config_setting_t *group,
 		     const char *name, bool required, const char *const *known,
 		     const config_setting_t **out)
 {
 	int rc;
 
-	if ((rc = get_member(ld, group, name, required, out)) < 0 || *out == NULL)
+	if ((rc = conf_get_member(ld, group, name, required, out)) < 0 || *out == NULL)
 		return rc;
-	if ((rc = need_type(ld, *out, CONFIG_TYPE_GROUP, "a group")) < 0)
+	if ((rc = conf_need_type(ld, *out, CONFIG_TYPE_GROUP, "a group")) < 0)
 		return rc;
-	return check_keys(ld, *out, known);
+	return conf_check_keys(ld, *out, known);
 }
 
 /* ---- addresses ----------------------------------------------------------- */
@@ -560,24 +554,24 @@ static int load_eal(const struct loader *ld, const config_setting_t *root,
 	const config_setting_t *eal;
 	int rc, n;
 
-	if ((rc = get_member(ld, root, "eal", true, &eal)) < 0)
+	if ((rc = conf_get_member(ld, root, "eal", true, &eal)) < 0)
 		return rc;
 	if (!config_setting_is_list(eal) && !config_setting_is_array(eal))
-		return fail_at(ld, eal, "expected a list of strings, got %s",
+		return conf_fail_at(ld, eal, "expected a list of strings, got %s",
 			       type_name(eal));
 	n = config_setting_length(eal);
 	if (n > CONF_MAX_EAL_ARGS - 1)
-		return fail_at(ld, eal, "at most %d arguments, got %d",
+		return conf_fail_at(ld, eal, "at most %d arguments, got %d",
 			       CONF_MAX_EAL_ARGS - 1, n);
 	if ((rc = add_eal_arg(ld, eal, out, "sluiced")) < 0)
 		return rc;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *a = config_setting_get_elem(eal, (unsigned)i);
 
-		if ((rc = need_type(ld, a, CONFIG_TYPE_STRING, "a string")) < 0)
+		if ((rc = conf_need_type(ld, a, CONFIG_TYPE_STRING, "a string")) < 0)
 			return rc;
 		if (config_setting_get_string(a)[0] == '\0')
-			return fail_at(ld, a, "must not be empty");
+			return conf_fail_at(ld, a, "must not be empty");
 		if ((rc = add_eal_arg(ld, a, out, config_setting_get_string(a))) < 0)
 			return rc;
 	}
@@ -592,9 +586,9 @@ static int load_control(const struct loader *ld, const config_setting_t *root,
 	const char *path;
 	int rc;
 
-	if ((rc = get_group(ld, root, "control", true, keys, &g)) < 0)
+	if ((rc = conf_get_group(ld, root, "control", true, keys, &g)) < 0)
 		return rc;
-	if ((rc = get_string(ld, g, "socket", true, sizeof(out->ctl_socket),
+	if ((rc = conf_get_string(ld, g, "socket", true, sizeof(out->ctl_socket),
 			     &path, NULL)) < 0)
 		return rc;
 	strcpy(out->ctl_socket, path);
@@ -608,24 +602,17 @@ static int load_worker(const struct loader *ld, const config_setting_t *root,
 	const config_setting_t *g;
 	int rc;
 
-	if ((rc = get_group(ld, root, "worker", false, keys, &g)) < 0)
+	if ((rc = conf_get_group(ld, root, "worker", false, keys, &g)) < 0)
 		return rc;
-	return get_uint(ld, g, "idle_sleep_us", 0, 100000, 0, &out->idle_sleep_us,
+	return conf_get_uint(ld, g, "idle_sleep_us", 0, 100000, 0, &out->idle_sleep_us,
 			NULL);
 }
 
-/* One optional integer key of a group, stored through a uint32_t. */
-struct uint_key {
-	const char *name;
-	uint32_t lo, hi, dflt;
-	uint32_t *dst;
-};
-
-static int get_uints(const struct loader *ld, const config_setting_t *g,
-		     const struct uint_key *k, size_t n)
+int conf_get_uints(const struct loader *ld, const config_setting_t *g,
+		     const struct conf_uint_key *k, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = get_uint(ld, g, k[i].name, k[i].lo, k[i].hi, k[i].dflt,
+		int rc = conf_get_uint(ld, g, k[i].name, k[i].lo, k[i].hi, k[i].dflt,
 				  k[i].dst, NULL);
 		if (rc < 0)
 			return rc;
@@ -638,7 +625,7 @@ static int load_arp(const struct loader *ld, const config_setting_t *root,
 {
 	static const char *const keys[] = {"timeout", "retry_ms", "retries",
 					   "pending", "entries", NULL};
-	const struct uint_key k[] = {
+	const struct conf_uint_key k[] = {
 		{"timeout", 1, 86400, 300, &out->arp_timeout_s},
 		{"retry_ms", 10, 60000, 1000, &out->arp_retry_ms},
 		{"retries", 1, 20, 3, &out->arp_retries},
@@ -648,58 +635,13 @@ static int load_arp(const struct loader *ld, const config_setting_t *root,
 	const config_setting_t *g;
 	int rc;
 
-	if ((rc = get_group(ld, root, "arp", false, keys, &g)) < 0)
+	if ((rc = conf_get_group(ld, root, "arp", false, keys, &g)) < 0)
 		return rc;
-	return get_uints(ld, g, k, sizeof(k) / sizeof(k[0]));
-}
-
-/* "tcp": the per-worker TCP stack's limits and timers. */
-static int load_tcp(const struct loader *ld, const config_setting_t *root,
-		    struct conf *out)
-{
-	static const char *const keys[] = {
-		"max_conns", "time_wait_max", "syn_backlog", "sndbuf", "rcvbuf",
-		"mss", "time_wait_s", "keepalive_s", "port_lo", "port_hi", NULL};
-	struct tcp_stack_conf *t = &out->tcp;
-	uint32_t mss, tw_s, ka_s, lo, hi;
-	const struct uint_key k[] = {
-		{"max_conns", 16, 1u << 20, t->max_conns, &t->max_conns},
-		{"time_wait_max", 16, 1u << 22, t->time_wait_max, &t->time_wait_max},
-		{"syn_backlog", 0, 65535, t->syn_backlog, &t->syn_backlog},
-		{"mss", 536, 1460, t->mss, &mss},
-		{"time_wait_s", 1, 240, t->time_wait_us / 1000000, &tw_s},
-		{"keepalive_s", 0, 86400, 0, &ka_s},
-		{"port_lo", 1024, 65535, t->port_lo, &lo},
-		{"port_hi", 1024, 65535, t->port_hi, &hi},
-	};
-	static const char *const bufs[] = {"sndbuf", "rcvbuf"};
-	uint32_t *buf_dst[] = {&t->sndbuf, &t->rcvbuf};
-	const config_setting_t *g, *s;
-	int rc;
-
-	if ((rc = get_group(ld, root, "tcp", false, keys, &g)) < 0 ||
-	    (rc = get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
-		return rc;
-	for (int i = 0; i < 2; i++) {
-		rc = get_uint(ld, g, bufs[i], 4096, 1u << 24, *buf_dst[i], buf_dst[i], &s);
-		if (rc < 0)
-			return rc;
-		if (*buf_dst[i] & (*buf_dst[i] - 1))
-			return fail_at(ld, s, "must be a power of two, got %u", *buf_dst[i]);
-	}
-	if (lo > hi)
-		return fail_at(ld, config_setting_get_member(g, "port_lo"),
-			       "must not exceed port_hi (%u), got %u", hi, lo);
-	t->mss = (uint16_t)mss;
-	t->time_wait_us = tw_s * 1000000u;
-	t->keepalive_idle_us = (uint64_t)ka_s * 1000000u;
-	t->port_lo = (uint16_t)lo;
-	t->port_hi = (uint16_t)hi;
-	return 0;
+	return conf_get_uints(ld, g, k, sizeof(k) / sizeof(k[0]));
 }
 
 /* Optional boolean NAME of GROUP (false when absent). */
-static int get_bool(const struct loader *ld, const config_setting_t *group,
+int conf_get_bool(const struct loader *ld, const config_setting_t *group,
 		    const char *name, bool *out)
 {
 	const config_setting_t *s =
@@ -709,40 +651,9 @@ static int get_bool(const struct loader *ld, const config_setting_t *group,
 	*out = false;
 	if (s == NULL)
 		return 0;
-	if ((rc = need_type(ld, s, CONFIG_TYPE_BOOL, "true or false")) < 0)
+	if ((rc = conf_need_type(ld, s, CONFIG_TYPE_BOOL, "true or false")) < 0)
 		return rc;
 	*out = config_setting_get_bool(s) != 0;
-	return 0;
-}
-
-/* "diag": the TCP echo and discard services, off unless given a port. */
-static int load_diag(const struct loader *ld, const config_setting_t *root,
-		     struct conf *out)
-{
-	static const char *const keys[] = {"echo_port", "discard_port", "send", NULL};
-	uint32_t echo, discard;
-	const struct uint_key k[] = {
-		{"echo_port", 0, 65535, 0, &echo},
-		{"discard_port", 0, 65535, 0, &discard},
-	};
-	const config_setting_t *g;
-	int rc;
-
-	if ((rc = get_group(ld, root, "diag", false, keys, &g)) < 0 ||
-	    (rc = get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
-		return rc;
-	if (echo != 0 && echo == discard)
-		return fail_at(ld, config_setting_get_member(g, "discard_port"),
-			       "must differ from echo_port (%u)", echo);
-	for (int i = 0; i < 2; i++)
-		if (k[i].dst[0] >= out->tcp.port_lo && k[i].dst[0] <= out->tcp.port_hi)
-			return fail_at(ld, config_setting_get_member(g, k[i].name),
-				       "%u is inside tcp.port_lo..port_hi (%u..%u)",
-				       k[i].dst[0], out->tcp.port_lo, out->tcp.port_hi);
-	if ((rc = get_bool(ld, g, "send", &out->diag.send)) < 0)
-		return rc;
-	out->diag.echo_port = (uint16_t)echo;
-	out->diag.discard_port = (uint16_t)discard;
 	return 0;
 }
 
@@ -802,11 +713,11 @@ static int load_port_name(const struct loader *ld, const config_setting_t *g,
 	const char *name;
 	int rc;
 
-	if ((rc = get_string(ld, g, "name", true, sizeof(p->name), &name,
+	if ((rc = conf_get_string(ld, g, "name", true, sizeof(p->name), &name,
 			     &src->name)) < 0)
 		return rc;
 	if (!valid_port_name(name))
-		return fail_at(ld, src->name, "may hold only letters, digits, '_' and '-'");
+		return conf_fail_at(ld, src->name, "may hold only letters, digits, '_' and '-'");
 	strcpy(p->name, name);
 	return 0;
 }
@@ -818,11 +729,11 @@ static int load_port_device(const struct loader *ld, const config_setting_t *g,
 	const char *dev;
 	int rc;
 
-	if ((rc = get_string(ld, g, "device", true, sizeof(p->device), &dev,
+	if ((rc = conf_get_string(ld, g, "device", true, sizeof(p->device), &dev,
 			     &src->device)) < 0)
 		return rc;
 	if (!valid_device(dev))
-		return fail_at(ld, src->device,
+		return conf_fail_at(ld, src->device,
 			       "expected a PCI address (0000:03:00.0) or a vdev "
 			       "(net_...), got \"%s\"", show(dev, buf));
 	strcpy(p->device, dev);
@@ -836,18 +747,18 @@ static int load_port_address(const struct loader *ld, const config_setting_t *g,
 	const char *text;
 	int rc;
 
-	if ((rc = get_string(ld, g, "address", true, CONF_ANY_LEN, &text,
+	if ((rc = conf_get_string(ld, g, "address", true, CONF_ANY_LEN, &text,
 			     &src->address)) < 0)
 		return rc;
 	if (parse_cidr_any(text, &p->addr, &p->prefix) < 0)
-		return fail_at(ld, src->address, "expected \"a.b.c.d/len\", got \"%s\"",
+		return conf_fail_at(ld, src->address, "expected \"a.b.c.d/len\", got \"%s\"",
 			       show(text, buf));
 	if (p->prefix == 0)
-		return fail_at(ld, src->address, "prefix length must be 1..32, got /0");
+		return conf_fail_at(ld, src->address, "prefix length must be 1..32, got /0");
 	if (!is_unicast(p->addr))
-		return fail_at(ld, src->address, "%s is not a unicast host address", text);
+		return conf_fail_at(ld, src->address, "%s is not a unicast host address", text);
 	if (is_net_or_bcast(p->addr, p->prefix))
-		return fail_at(ld, src->address,
+		return conf_fail_at(ld, src->address,
 			       "%s is the network or broadcast address, not a host",
 			       text);
 	return 0;
@@ -863,19 +774,19 @@ static int load_port_gateway(const struct loader *ld, const config_setting_t *g,
 	int rc;
 
 	p->gateway = 0;
-	if ((rc = get_string(ld, g, "gateway", false, CONF_ANY_LEN, &text, &s)) < 0 ||
+	if ((rc = conf_get_string(ld, g, "gateway", false, CONF_ANY_LEN, &text, &s)) < 0 ||
 	    text == NULL)
 		return rc;
 	if (conf_parse_ipv4(text, &gw) < 0)
-		return fail_at(ld, s, "expected \"a.b.c.d\", got \"%s\"", show(text, buf));
+		return conf_fail_at(ld, s, "expected \"a.b.c.d\", got \"%s\"", show(text, buf));
 	format_ipv4(p->addr & prefix_mask(p->prefix), net);
 	if ((gw ^ p->addr) & prefix_mask(p->prefix))
-		return fail_at(ld, s, "%s is outside the port's network %s/%u", text,
+		return conf_fail_at(ld, s, "%s is outside the port's network %s/%u", text,
 			       net, p->prefix);
 	if (gw == p->addr)
-		return fail_at(ld, s, "%s is the port's own address", text);
+		return conf_fail_at(ld, s, "%s is the port's own address", text);
 	if (is_net_or_bcast(gw, p->prefix))
-		return fail_at(ld, s, "%s is the network or broadcast address of %s/%u",
+		return conf_fail_at(ld, s, "%s is the network or broadcast address of %s/%u",
 			       text, net, p->prefix);
 	p->gateway = gw;
 	return 0;
@@ -890,12 +801,12 @@ static int load_port_rings(const struct loader *ld, const config_setting_t *g,
 	for (int i = 0; i < 2; i++) {
 		const config_setting_t *s;
 		uint32_t v;
-		int rc = get_uint(ld, g, keys[i], 64, 4096, 1024, &v, &s);
+		int rc = conf_get_uint(ld, g, keys[i], 64, 4096, 1024, &v, &s);
 
 		if (rc < 0)
 			return rc;
 		if (v & (v - 1))
-			return fail_at(ld, s, "must be a power of two, got %u", v);
+			return conf_fail_at(ld, s, "must be a power of two, got %u", v);
 		*dst[i] = (uint16_t)v;
 	}
 	return 0;
@@ -910,11 +821,11 @@ static int load_port_impair(const struct loader *ld, const config_setting_t *g,
 	const char *spec;
 	int rc;
 
-	if ((rc = get_string(ld, g, "impair", false, CONF_ANY_LEN, &spec, &s)) < 0 ||
+	if ((rc = conf_get_string(ld, g, "impair", false, CONF_ANY_LEN, &spec, &s)) < 0 ||
 	    spec == NULL)
 		return rc;
 	if (impair_parse(spec, &p->impair, err, sizeof(err)) < 0)
-		return fail_at(ld, s, "%s", err);
+		return conf_fail_at(ld, s, "%s", err);
 	p->impaired = true;
 	return 0;
 }
@@ -944,15 +855,15 @@ static int check_port_pairs(const struct loader *ld, const struct conf *c,
 		const struct conf_port *q = &c->ports[j];
 
 		if (strcmp(p->name, q->name) == 0)
-			return fail_at(ld, src->name, "duplicate port name \"%s\" "
+			return conf_fail_at(ld, src->name, "duplicate port name \"%s\" "
 				       "(also ports.[%u])", p->name, j);
 		if (same_device(p->device, q->device))
-			return fail_at(ld, src->device, "device already used by "
+			return conf_fail_at(ld, src->device, "device already used by "
 				       "ports.[%u] (\"%s\")", j, q->name);
 		if (networks_overlap(p, q)) {
 			format_ipv4(p->addr & prefix_mask(p->prefix), net);
 			format_ipv4(q->addr & prefix_mask(q->prefix), other);
-			return fail_at(ld, src->address, "network %s/%u overlaps "
+			return conf_fail_at(ld, src->address, "network %s/%u overlaps "
 				       "%s/%u of ports.[%u] (\"%s\")", net, p->prefix,
 				       other, q->prefix, j, q->name);
 		}
@@ -969,8 +880,8 @@ static int load_port(const struct loader *ld, const config_setting_t *g,
 	struct port_src src = {0};
 	int rc;
 
-	if ((rc = need_type(ld, g, CONFIG_TYPE_GROUP, "a group")) < 0 ||
-	    (rc = check_keys(ld, g, keys)) < 0 ||
+	if ((rc = conf_need_type(ld, g, CONFIG_TYPE_GROUP, "a group")) < 0 ||
+	    (rc = conf_check_keys(ld, g, keys)) < 0 ||
 	    (rc = load_port_name(ld, g, p, &src)) < 0 ||
 	    (rc = load_port_device(ld, g, p, &src)) < 0 ||
 	    (rc = load_port_address(ld, g, p, &src)) < 0 ||
@@ -987,12 +898,12 @@ static int load_ports(const struct loader *ld, const config_setting_t *root,
 	const config_setting_t *ports;
 	int rc, n;
 
-	if ((rc = get_member(ld, root, "ports", true, &ports)) < 0 ||
-	    (rc = need_type(ld, ports, CONFIG_TYPE_LIST, "a list of groups")) < 0)
+	if ((rc = conf_get_member(ld, root, "ports", true, &ports)) < 0 ||
+	    (rc = conf_need_type(ld, ports, CONFIG_TYPE_LIST, "a list of groups")) < 0)
 		return rc;
 	n = config_setting_length(ports);
 	if (n < 1 || n > CONF_MAX_PORTS)
-		return fail_at(ld, ports, "must hold 1..%d ports, got %d",
+		return conf_fail_at(ld, ports, "must hold 1..%d ports, got %d",
 			       CONF_MAX_PORTS, n);
 	for (int i = 0; i < n; i++) {
 		rc = load_port(ld, config_setting_get_elem(ports, (unsigned)i), out,
@@ -1010,19 +921,22 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 		     struct conf *out)
 {
 	static const char *const keys[] = {"eal", "control", "worker", "ports",
-					   "arp", "mbufs", "tcp", "diag", NULL};
+					   "arp", "mbufs", "tcp", "diag", "smtp", "spool",
+					   NULL};
 	int rc;
 
-	if ((rc = check_keys(ld, root, keys)) < 0 ||
+	if ((rc = conf_check_keys(ld, root, keys)) < 0 ||
 	    (rc = load_eal(ld, root, out)) < 0 ||
 	    (rc = load_control(ld, root, out)) < 0 ||
 	    (rc = load_worker(ld, root, out)) < 0 ||
 	    (rc = load_ports(ld, root, out)) < 0 ||
 	    (rc = load_arp(ld, root, out)) < 0 ||
-	    (rc = load_tcp(ld, root, out)) < 0 ||
-	    (rc = load_diag(ld, root, out)) < 0)
+	    (rc = conf_load_tcp(ld, root, out)) < 0 ||
+	    (rc = conf_load_diag(ld, root, out)) < 0 ||
+	    (rc = conf_load_smtp(ld, root, out)) < 0 ||
+	    (rc = conf_load_spool(ld, root, out)) < 0)
 		return rc;
-	return get_uint(ld, root, "mbufs", 1023, 1048575, 8191, &out->mbufs, NULL);
+	return conf_get_uint(ld, root, "mbufs", 1023, 1048575, 8191, &out->mbufs, NULL);
 }
 
 static int load_text(const struct loader *ld, const char *text, struct conf *out)

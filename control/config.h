@@ -32,6 +32,45 @@ struct conf_port {
 	struct impair_conf impair;    /* from the "impair" spec string */
 };
 
+#define CONF_ALLOW_MAX   256
+#define CONF_CIDR_LEN    64
+#define CONF_HOST_LEN    256
+
+/* What an SMTP client not on the allow list gets. */
+enum conf_unknown {
+	CONF_UNKNOWN_TEMPFAIL,   /* 451 4.7.1 naming it, close (default) */
+	CONF_UNKNOWN_REJECT,     /* 554 5.7.1, close */
+	CONF_UNKNOWN_DROP,       /* close without a word */
+};
+
+/* The inbound SMTP service. */
+struct conf_smtp {
+	uint16_t port;                /* 0 = no SMTP listener */
+	char hostname[CONF_HOST_LEN]; /* greeting, EHLO, Received: */
+	unsigned nb_allow;
+	char allow[CONF_ALLOW_MAX][CONF_CIDR_LEN];  /* client networks */
+	enum conf_unknown unknown;
+	bool auth;                    /* AUTH (after STARTTLS) admits unknown sources */
+	char credentials[CONF_PATH_LEN * 4];  /* user:crypt-hash lines */
+	char tls_cert[CONF_PATH_LEN * 4];     /* STARTTLS when both are set */
+	char tls_key[CONF_PATH_LEN * 4];
+	uint32_t max_message_size;    /* octets */
+	uint32_t max_rcpt;            /* per transaction */
+	uint32_t max_errors;          /* error replies before 421 */
+	uint32_t sessions;            /* per worker */
+	bool normalize_bare;          /* bare CR/LF in a body: space, not 550 */
+};
+
+/* The durable spool. */
+struct conf_spool {
+	char dir[CONF_PATH_LEN * 4];
+	uint32_t segment_mb;          /* size of a segment file */
+	uint32_t segments;            /* preallocated per worker at start */
+	uint32_t max_segments;        /* per worker */
+	uint32_t commit_interval_us;  /* longest a finished message waits */
+	uint32_t commit_batch;        /* commit at once at this many */
+};
+
 /* The diagnostic TCP services (0 = off). */
 struct conf_diag {
 	uint16_t echo_port;           /* RFC 862 */
@@ -55,6 +94,8 @@ struct conf {
 	uint32_t mbufs;            /* mbufs in the packet pool */
 	struct tcp_stack_conf tcp; /* per worker */
 	struct conf_diag diag;
+	struct conf_smtp smtp;
+	struct conf_spool spool;
 };
 
 /*

@@ -414,10 +414,51 @@ static void test_tcp_diag_impair(void)
 		   L_EXTRA(1), "ports.[1].impair", "impair: loss: '200%' is over 100%");
 }
 
+/* smtp and spool: values, defaults and the rules between keys. */
+static void test_smtp_spool(void)
+{
+	if (EXPECT_OK(with_tail(""))) {
+		CU_ASSERT_EQUAL(C.smtp.port, 0);
+		CU_ASSERT_EQUAL(C.smtp.nb_allow, 0);
+		CU_ASSERT_EQUAL(C.smtp.unknown, CONF_UNKNOWN_TEMPFAIL);
+		CU_ASSERT_STRING_EQUAL(C.spool.dir, "/var/spool/sluice");
+		CU_ASSERT_EQUAL(C.spool.segment_mb, 64);
+		conf_free(&C);
+	}
+	if (EXPECT_OK(with_tail("smtp = { port = 25; hostname = \"gw.example\"; "
+				"allow = [\"198.18.0.2\", \"10.0.0.0/8\", \"2001:db8::/32\"]; "
+				"unknown = \"reject\"; max_rcpt = 200; sessions = 64; "
+				"tls_cert = \"/c.pem\"; tls_key = \"/k.pem\"; auth = true; "
+				"credentials = \"/p\"; };\n"
+				"spool = { dir = \"/tmp/sp\"; segment_mb = 8; segments = 2; };\n"))) {
+		CU_ASSERT_EQUAL(C.smtp.port, 25);
+		CU_ASSERT_STRING_EQUAL(C.smtp.hostname, "gw.example");
+		CU_ASSERT_EQUAL(C.smtp.nb_allow, 3);
+		CU_ASSERT_STRING_EQUAL(C.smtp.allow[0], "198.18.0.2/32");
+		CU_ASSERT_STRING_EQUAL(C.smtp.allow[2], "2001:db8::/32");
+		CU_ASSERT_EQUAL(C.smtp.unknown, CONF_UNKNOWN_REJECT);
+		CU_ASSERT_EQUAL(C.smtp.max_rcpt, 200);
+		CU_ASSERT(C.smtp.auth);
+		CU_ASSERT_STRING_EQUAL(C.spool.dir, "/tmp/sp");
+		CU_ASSERT_EQUAL(C.spool.segments, 2);
+		conf_free(&C);
+	}
+	EXPECT_ERR(with_tail("smtp = { allow = [\"10.1.2.3/8\"]; };\n"), L_TAIL(2),
+		   "smtp.allow.[0]", "allow entry \"10.1.2.3/8\": host bits set (network is 10.0.0.0/8)");
+	EXPECT_ERR(with_tail("smtp = { unknown = \"bounce\"; };\n"), L_TAIL(2), "smtp.unknown",
+		   "expected \"tempfail\", \"reject\" or \"drop\", got \"bounce\"");
+	EXPECT_ERR(with_tail("smtp = { auth = true; credentials = \"/p\"; };\n"), L_TAIL(2), "smtp",
+		   "auth = true needs tls_cert and tls_key (AUTH is offered only after STARTTLS)");
+	EXPECT_ERR(with_tail("smtp = { port = 25; };\n"), L_TAIL(2), "smtp.port",
+		   "a \"spool\" group with \"dir\" is needed (mail is spooled before the 250)");
+	EXPECT_ERR(with_tail("smtp = { max_rcpt = 50; };\n"), L_TAIL(2), "smtp.max_rcpt",
+		   "must be 100..1000, got 50");
+}
+
 static void test_unknown_keys(void)
 {
 	EXPECT_ERR(with_tail("mbuf = 4096;\n"), L_TAIL(2), "mbuf",
-		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag)");
+		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag, smtp, spool)");
 	EXPECT_ERR(with_tail("arp = {\n  timeout = 30;\n  retry = 100;\n};\n"),
 		   L_TAIL(2) + 2, "arp.retry",
 		   "unknown key (expected one of: timeout, retry_ms, retries, pending, entries)");
@@ -902,6 +943,7 @@ void test_config_register(void)
 		{"integer literal overflow", test_integer_literal_overflow},
 		{"unknown keys", test_unknown_keys},
 		{"tcp, diag and port impairment", test_tcp_diag_impair},
+		{"smtp and spool", test_smtp_spool},
 		{"missing required keys", test_missing_keys},
 		{"wrong types", test_wrong_types},
 		{"out-of-range values", test_out_of_range},

@@ -14,6 +14,8 @@
 
 #include "control/config.h"
 #include "dataplane/diag.h"
+#include "dataplane/inbound.h"
+#include "dataplane/spool/spool_stats.h"
 #include "dataplane/stats.h"
 #include "dataplane/tcp/tcp_stats.h"
 
@@ -24,6 +26,8 @@ struct ctl_worker {
 	const struct worker_stats *stats;
 	const struct tcp_stats *tcp;
 	const struct diag_stats *diag;
+	const struct inbound_stats *smtp;   /* NULL: no SMTP service */
+	const struct spool_stats *spool;    /* NULL: no spool */
 };
 
 /* What the control plane asks of the daemon (set by sluiced; tests point

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -338,21 +339,73 @@ static struct json_object *diag_json(const struct diag_stats *d)
 	return obj;
 }
 
-/* "tcp" and "diag" of one worker (W < nb_workers) or, W = -1, of all. */
+/* Sum N uint64_t counters at SRC (a struct of them) into DST. */
+static void add_u64s(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	if (src == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+#define ADD_ALL(dst, src) \
+	add_u64s((uint64_t *)(dst), (const uint64_t *)(src), sizeof(*(dst)) / sizeof(uint64_t))
+
+static struct json_object *named_json(const uint64_t *v, const char *const *names,
+				      size_t n)
+{
+	struct json_object *obj = json_object_new_object();
+
+	for (size_t i = 0; obj != NULL && i < n; i++)
+		if (put_u64(obj, names[i], v[i]) < 0) {
+			json_object_put(obj);
+			return NULL;
+		}
+	return obj;
+}
+
+static const char *const smtp_names[] = {
+	"sessions", "active", "no_session", "refused", "tls_ok", "tls_failed",
+	"auth_ok", "auth_failed", "auth_busy", "messages", "commit_failed",
+	"bytes", "replies_4xx", "replies_5xx", "bare_lf", "nul", "long_line",
+	"forbidden", "too_many_errors", "timeouts"};
+static const char *const spool_names[] = {
+	"msgs_committed", "msgs_failed", "commits", "commit_msgs_max",
+	"bytes_written", "write_errors", "enospc", "refused_full", "recovered",
+	"discarded", "reclaimed", "segs_in_use", "segs_free", "mem_bytes",
+	"disk_reads"};
+
+_Static_assert(sizeof(struct inbound_stats) == sizeof(smtp_names) / sizeof(char *) * 8,
+	       "smtp_names must name every inbound_stats counter");
+_Static_assert(offsetof(struct spool_stats, disk_reads) ==
+	       (sizeof(spool_names) / sizeof(char *) - 1) * sizeof(uint64_t),
+	       "spool_names must name every spool_stats counter");
+
+/* "tcp", "diag", "smtp" and "spool" of one worker (W < nb_workers) or,
+ * W = -1, of all. */
 static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int w)
 {
 	struct tcp_stats t;
 	struct diag_stats d;
+	struct inbound_stats m;
+	uint64_t sp[RTE_DIM(spool_names)];
 
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
+	memset(&m, 0, sizeof(m));
+	memset(sp, 0, sizeof(sp));
 	for (unsigned i = 0; i < nb_workers(ctx); i++) {
 		if (w >= 0 && (unsigned)w != i)
 			continue;
 		add_tcp(&t, ctx->worker[i].tcp);
 		add_diag(&d, ctx->worker[i].diag);
+		ADD_ALL(&m, ctx->worker[i].smtp);
+		add_u64s(sp, (const uint64_t *)ctx->worker[i].spool, RTE_DIM(sp));
 	}
-	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)))
+	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)) ||
+	    put(obj, "smtp", named_json((const uint64_t *)&m, smtp_names,
+					RTE_DIM(smtp_names))) ||
+	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))))
 		return -ENOMEM;
 	return 0;
 }

@@ -19,6 +19,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <sys/stat.h>
+
+#include "control/authd.h"
 #include "control/config.h"
 #include "control/ctl.h"
 #include "dataplane/worker.h"
@@ -35,6 +38,9 @@ struct daemon {
 	struct port_info port[CONF_MAX_PORTS];
 	unsigned nb_started;
 	struct worker_set workers;
+	struct inbound_shared smtp;   /* what every worker's SMTP service reads */
+	struct smtp_admit *allow;
+	struct authd authd;
 	struct ctl_ctx ctl;
 	int sigfd;
 };
@@ -126,6 +132,73 @@ static int ports_start(struct daemon *d, uint16_t nb_queues)
 	return 0;
 }
 
+/* "mkdir -p" for the spool directory. */
+static int make_dirs(const char *path)
+{
+	char buf[sizeof(((struct conf_spool *)0)->dir)];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* What the SMTP service needs beyond the config: the allow list's tables,
+ * the STARTTLS context, the AUTH verifier, the spool directory. */
+static int smtp_setup(struct daemon *d)
+{
+	const struct conf_smtp *m = &d->conf.smtp;
+	struct inbound_shared *sh = &d->smtp;
+	const char *allow[CONF_ALLOW_MAX];
+	char err[512];
+	int rc;
+
+	sh->conf = &d->conf;
+	if (m->port == 0)
+		return 0;
+	smtp_server_conf_default(&sh->server);
+	snprintf(sh->server.hostname, sizeof(sh->server.hostname), "%s", m->hostname);
+	sh->server.max_rcpt = m->max_rcpt;
+	sh->server.max_msg_size = m->max_message_size;
+	sh->server.max_errors = m->max_errors;
+	sh->server.normalize_bare = m->normalize_bare;
+	sh->server.starttls = m->tls_cert[0] != '\0';
+	sh->server.auth = m->auth;
+	sh->policy = (struct smtp_admit_policy){
+		.unknown = m->unknown == CONF_UNKNOWN_REJECT ? SMTP_UNKNOWN_REJECT
+			 : m->unknown == CONF_UNKNOWN_DROP ? SMTP_UNKNOWN_DROP
+			 : SMTP_UNKNOWN_TEMPFAIL,
+		.auth_admits_unknown = m->auth};
+	for (unsigned i = 0; i < m->nb_allow; i++)
+		allow[i] = m->allow[i];
+	if (m->nb_allow > 0 &&
+	    smtp_admit_build(allow, m->nb_allow, 1, SOCKET_ID_ANY, &d->allow,
+			     err, sizeof(err)) < 0)
+		return fail(err);
+	sh->allow = d->allow;
+	if (sh->server.starttls &&
+	    tls_ctx_server_new(m->tls_cert, m->tls_key, &sh->tls, err, sizeof(err)) < 0)
+		return fail(err);
+	if (m->auth) {
+		if (authd_start(&d->authd, m->credentials, rte_lcore_count() - 1,
+				err, sizeof(err)) < 0)
+			return fail(err);
+		sh->authd = &d->authd;
+	}
+	if ((rc = make_dirs(d->conf.spool.dir)) < 0) {
+		fprintf(stderr, "sluiced: spool directory %s: %s\n", d->conf.spool.dir,
+			strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
 static int workers_create(struct daemon *d)
 {
 	unsigned lcore;
@@ -134,7 +207,7 @@ static int workers_create(struct daemon *d)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = worker_create(&d->workers, lcore, q++,
 						 rte_lcore_count() - 1, &d->conf,
-						 d->port, d->pool);
+						 d->port, d->pool, &d->smtp);
 
 		if (w == NULL)
 			return fail("cannot allocate a worker");
@@ -175,6 +248,9 @@ static int control_open(struct daemon *d)
 		c->worker[i].stats = &d->workers.w[i]->stats;
 		c->worker[i].tcp = tcp_stack_stats(d->workers.w[i]->tcp);
 		c->worker[i].diag = &d->workers.w[i]->diag.stats;
+		c->worker[i].smtp = &d->workers.w[i]->inbound.stats;
+		c->worker[i].spool = d->workers.w[i]->spool != NULL
+			? spool_stats(d->workers.w[i]->spool) : NULL;
 	}
 	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -227,6 +303,10 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 		ctl_close(&d->ctl);
 	for (unsigned i = 0; i < d->workers.n; i++)
 		worker_destroy(d->workers.w[i]);
+	if (d->smtp.authd != NULL)
+		authd_stop(&d->authd);
+	tls_ctx_free(d->smtp.tls);
+	smtp_admit_free(d->allow);
 	for (unsigned i = 0; i < d->nb_started; i++)
 		port_stop(d->port[i].port_id);
 	rte_mempool_free(d->pool);
@@ -292,6 +372,8 @@ int main(int argc, char **argv)
 		rc = fail("the EAL lcore list needs a worker lcore besides the main one");
 	if (rc == 0)
 		rc = ports_start(&d, (uint16_t)(rte_lcore_count() - 1));
+	if (rc == 0)
+		rc = smtp_setup(&d);
 	if (rc == 0)
 		rc = workers_create(&d);
 	if (rc == 0)

@@ -238,6 +238,31 @@ static int rings_create(struct worker *w, int sock)
 	return wlog_init(&w->log, w->lcore, sock);
 }
 
+/* The spool (recovered) and the SMTP listener, when SMTP is configured. */
+static int smtp_create(struct worker *w, const struct inbound_shared *sh, int sock)
+{
+	const struct conf *conf = sh->conf;
+	struct spool_conf sc;
+	int rc;
+
+	if (conf->smtp.port != 0) {
+		spool_conf_defaults(&sc, conf->spool.dir, (uint8_t)w->queue);
+		sc.seg_size = (uint64_t)conf->spool.segment_mb << 20;
+		sc.seg_initial = conf->spool.segments;
+		sc.seg_max = conf->spool.max_segments;
+		sc.commit_interval_us = conf->spool.commit_interval_us;
+		sc.commit_batch = conf->spool.commit_batch;
+		rc = spool_open(&sc, now_us(w), NULL, NULL, &w->spool);
+		if (rc < 0) {
+			fprintf(stderr, "sluiced: worker %u: spool %s: %s\n", w->queue,
+				conf->spool.dir, strerror(-rc));
+			return rc;
+		}
+	}
+	return inbound_init(&w->inbound, sh, w->tcp, w->spool, &w->log, w->queue,
+			    &w->now, sock);
+}
+
 static int tcp_create(struct worker *w, const struct conf *conf,
 		      const struct port_info *ports, unsigned nb_workers,
 		      struct rte_mempool *pool, int sock)
@@ -258,7 +283,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     uint16_t queue, unsigned nb_workers,
 			     const struct conf *conf,
 			     const struct port_info *ports,
-			     struct rte_mempool *pool)
+			     struct rte_mempool *pool,
+			     const struct inbound_shared *smtp)
 {
 	int sock = (int)rte_lcore_to_socket_id(lcore);
 	struct worker *w = rte_zmalloc_socket("worker", sizeof(*w),
@@ -289,7 +315,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	w->net.neigh_notify = neigh_notify;
 	w->net.tcp_rx = tcp_rx;
 	w->net.owner = w;
-	if (tcp_create(w, conf, ports, nb_workers, pool, sock) < 0) {
+	if (tcp_create(w, conf, ports, nb_workers, pool, sock) < 0 ||
+	    smtp_create(w, smtp, sock) < 0) {
 		worker_destroy(w);
 		return NULL;
 	}
@@ -302,8 +329,11 @@ void worker_destroy(struct worker *w)
 
 	if (w == NULL)
 		return;
+	inbound_fini(&w->inbound);
 	diag_fini(&w->diag);
 	tcp_stack_destroy(w->tcp);
+	if (w->spool != NULL)
+		spool_close(w->spool);
 	for (unsigned i = 0; i < CONF_MAX_PORTS; i++) {
 		for (uint16_t j = 0; j < w->txq[i].n; j++)
 			rte_pktmbuf_free(w->txq[i].pkts[j]);
@@ -359,6 +389,9 @@ int worker_main(void *arg)
 		redirect_drain(w);
 		neigh_drain(w);
 		cmd_drain(w);
+		if (w->spool != NULL)
+			spool_poll(w->spool, w->now);
+		inbound_poll(&w->inbound);
 		tcp_stack_poll(w->tcp, w->now);
 		if (w->now >= next_timer) {
 			net_timer(&w->net, w->now);

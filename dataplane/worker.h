@@ -1,6 +1,7 @@
 /*
  * worker: one NIC core.  Owns its net context (interfaces, ARP cache,
- * counters), its TCP stack with the diagnostic services on it, a TX buffer
+ * counters), its TCP stack with the SMTP service and the diagnostic
+ * services on it, its spool, a TX buffer
  * per port (through an impairment stage when the port has one), and the
  * rings other threads reach it by: ARP news and misdirected TCP segments
  * from the other workers, commands and log lines to and from the main
@@ -17,8 +18,10 @@
 
 #include "control/config.h"
 #include "dataplane/diag.h"
+#include "dataplane/inbound.h"
 #include "dataplane/net/net.h"
 #include "dataplane/stats.h"
+#include "dataplane/spool/spool.h"
 #include "dataplane/steer.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/wlog.h"
@@ -50,6 +53,8 @@ struct worker {
 	struct tcp_stack *tcp;
 	struct steer steer;
 	struct diag diag;
+	struct spool *spool;        /* NULL without an SMTP service */
+	struct inbound inbound;
 	struct wlog log;
 	struct worker_stats stats;
 } __rte_cache_aligned;
@@ -67,7 +72,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     uint16_t queue, unsigned nb_workers,
 			     const struct conf *conf,
 			     const struct port_info *ports,
-			     struct rte_mempool *pool);
+			     struct rte_mempool *pool,
+			     const struct inbound_shared *smtp);
 void worker_destroy(struct worker *w);
 
 /* Main lcore: ask W to open CONNS diag send connections to RADDR:RPORT,

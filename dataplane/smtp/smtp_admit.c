@@ -373,7 +373,7 @@ enum smtp_admit_verdict smtp_admit_decide(const struct smtp_admit_policy *p,
 		return SMTP_ADMIT_GREET;
 	if (p->auth_admits_unknown)
 		return SMTP_ADMIT_GREET_AUTH;
-	return p->unknown == SMTP_ADMIT_DROP ? SMTP_ADMIT_CLOSE_SILENTLY
+	return p->unknown == SMTP_UNKNOWN_DROP ? SMTP_ADMIT_CLOSE_SILENTLY
 					     : SMTP_ADMIT_REFUSE;
 }
 
@@ -381,11 +381,11 @@ int smtp_admit_reply(const struct smtp_admit_policy *p,
 		     const struct smtp_ip *addr, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "unknown";
-	const char *code = p->unknown == SMTP_ADMIT_REJECT ? "554 5.7.1"
+	const char *code = p->unknown == SMTP_UNKNOWN_REJECT ? "554 5.7.1"
 							   : "451 4.7.1";
 	int n;
 
-	if (p->unknown == SMTP_ADMIT_DROP)
+	if (p->unknown == SMTP_UNKNOWN_DROP)
 		return 0;
 	if (addr->family == AF_INET6 && !is_mapped(addr->v6)) {
 		inet_ntop(AF_INET6, addr->v6, host, sizeof(host));

@@ -50,9 +50,9 @@ enum smtp_admit_result {
 
 /* What to do with a source that is not on the list. */
 enum smtp_admit_action {
-	SMTP_ADMIT_TEMPFAIL, /* 451 4.7.1 and close: the sender retries later */
-	SMTP_ADMIT_REJECT,   /* 554 5.7.1 and close */
-	SMTP_ADMIT_DROP,     /* close without a word */
+	SMTP_UNKNOWN_TEMPFAIL, /* 451 4.7.1 and close: the sender retries later */
+	SMTP_UNKNOWN_REJECT,   /* 554 5.7.1 and close */
+	SMTP_UNKNOWN_DROP,     /* close without a word */
 };
 
 struct smtp_admit_policy {
@@ -63,7 +63,7 @@ struct smtp_admit_policy {
 };
 
 #define SMTP_ADMIT_POLICY_DEFAULT \
-	((struct smtp_admit_policy){.unknown = SMTP_ADMIT_TEMPFAIL, \
+	((struct smtp_admit_policy){.unknown = SMTP_UNKNOWN_TEMPFAIL, \
 				    .auth_admits_unknown = false})
 
 /* What the session does at connect, from a lookup result and the policy. */
@@ -111,7 +111,7 @@ enum smtp_admit_verdict smtp_admit_decide(const struct smtp_admit_policy *p,
 /* The reply a refused source gets instead of the greeting, CRLF included,
  * naming its address (an IPv4-mapped address as the IPv4 address), e.g.
  *   451 4.7.1 Client host 198.18.0.9 is not authorized to relay through this gateway
- * (one line; 554 5.7.1 with the same text under SMTP_ADMIT_REJECT).  Returns its length, 0 when the policy closes silently, or
+ * (one line; 554 5.7.1 with the same text under SMTP_UNKNOWN_REJECT).  Returns its length, 0 when the policy closes silently, or
  * -ENOSPC when LEN is too small (SMTP_ADMIT_REPLY_MAX always suffices). */
 int smtp_admit_reply(const struct smtp_admit_policy *p,
 		     const struct smtp_ip *addr, char *buf, size_t len);

@@ -248,13 +248,13 @@ static void test_decide(void)
 {
 	struct smtp_admit_policy p = SMTP_ADMIT_POLICY_DEFAULT;
 
-	CU_ASSERT_EQUAL(p.unknown, SMTP_ADMIT_TEMPFAIL);
+	CU_ASSERT_EQUAL(p.unknown, SMTP_UNKNOWN_TEMPFAIL);
 	CU_ASSERT_FALSE(p.auth_admits_unknown);
 	CU_ASSERT_EQUAL(smtp_admit_decide(&p, SMTP_ADMIT_ALLOWED), SMTP_ADMIT_GREET);
 	CU_ASSERT_EQUAL(smtp_admit_decide(&p, SMTP_ADMIT_UNKNOWN), SMTP_ADMIT_REFUSE);
-	p.unknown = SMTP_ADMIT_REJECT;
+	p.unknown = SMTP_UNKNOWN_REJECT;
 	CU_ASSERT_EQUAL(smtp_admit_decide(&p, SMTP_ADMIT_UNKNOWN), SMTP_ADMIT_REFUSE);
-	p.unknown = SMTP_ADMIT_DROP;
+	p.unknown = SMTP_UNKNOWN_DROP;
 	CU_ASSERT_EQUAL(smtp_admit_decide(&p, SMTP_ADMIT_UNKNOWN),
 			SMTP_ADMIT_CLOSE_SILENTLY);
 	p.auth_admits_unknown = true;
@@ -288,11 +288,11 @@ static void test_reply(void)
 	assert_reply(&p, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
 		     "451 4.7.1 Client host ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"
 		     " is not authorized to relay through this gateway\r\n");
-	p.unknown = SMTP_ADMIT_REJECT;
+	p.unknown = SMTP_UNKNOWN_REJECT;
 	assert_reply(&p, "2001:db8::9", "554 5.7.1 Client host 2001:db8::9 is "
 		     "not authorized to relay through this gateway\r\n");
 	CU_ASSERT_EQUAL(smtp_admit_reply(&p, &a, small, sizeof(small)), -ENOSPC);
-	p.unknown = SMTP_ADMIT_DROP;
+	p.unknown = SMTP_UNKNOWN_DROP;
 	CU_ASSERT_EQUAL(smtp_admit_reply(&p, &a, small, sizeof(small)), 0);
 }
 

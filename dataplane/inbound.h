@@ -1,0 +1,80 @@
+/*
+ * inbound: the SMTP service of one worker.  Listens on smtp.port of every
+ * port address; each accepted TCP connection becomes a session binding the
+ * TCP connection, TLS after STARTTLS (dataplane/tls), the SMTP server
+ * engine (dataplane/smtp) and the worker's spool: bytes from TCP —
+ * deciphered once TLS is up — go to the engine, its replies go back
+ * (enciphered), a transaction streams into a spool message, and the 250
+ * goes out only when the spool's group commit covering it completed.  The
+ * allow list decides at accept; AUTH verdicts come from the control
+ * plane's verifier (control/authd) over rings.  Sessions live in a
+ * per-worker pool; their timers are checked every few milliseconds.
+ */
+#ifndef SLUICE_DATAPLANE_INBOUND_H
+#define SLUICE_DATAPLANE_INBOUND_H
+
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+#include "control/authd.h"
+#include "control/config.h"
+#include "dataplane/smtp/smtp_admit.h"
+#include "dataplane/smtp/smtp_server.h"
+#include "dataplane/spool/spool.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/tls/tls.h"
+#include "dataplane/wlog.h"
+
+struct inbound_stats {
+	uint64_t sessions;        /* accepted connections */
+	uint64_t active;          /* gauge: sessions now */
+	uint64_t no_session;      /* connections reset: the session pool was empty */
+	uint64_t refused;         /* unknown sources refused at connect */
+	uint64_t tls_ok, tls_failed;
+	uint64_t auth_ok, auth_failed, auth_busy;
+	uint64_t messages;        /* accepted: committed and answered 250 */
+	uint64_t commit_failed;   /* spool refused or failed: 4xx */
+	uint64_t bytes;           /* body bytes spooled */
+	uint64_t replies_4xx, replies_5xx;  /* summed when a session ends */
+	uint64_t bare_lf, nul, long_line, forbidden, too_many_errors, timeouts;
+};
+
+/* What every worker's service shares: read-only after sluiced set it up. */
+struct inbound_shared {
+	const struct conf *conf;
+	struct smtp_server_conf server;   /* from conf->smtp */
+	const struct smtp_admit *allow;
+	struct smtp_admit_policy policy;
+	struct tls_ctx *tls;              /* NULL: no STARTTLS */
+	struct authd *authd;              /* NULL: no AUTH */
+};
+
+struct inbound_session;
+
+struct inbound {
+	const struct inbound_shared *sh;
+	struct tcp_stack *tcp;
+	struct spool *spool;
+	struct wlog *log;
+	unsigned worker;
+	const uint64_t *now;              /* the worker's clock, µs */
+	struct rte_mempool *pool;         /* sessions */
+	struct inbound_session *first;    /* every live session, for timers */
+	uint32_t gen;                     /* session generations, for AUTH answers */
+	uint64_t next_tick;
+	struct spool_rcpt *rcpt;          /* scratch for one envelope */
+	struct inbound_stats stats;       /* single writer: the worker */
+};
+
+/* Listen on SH->conf->smtp.port of every port address (nothing when the
+ * port is 0).  Returns 0 or a negative errno. */
+int inbound_init(struct inbound *in, const struct inbound_shared *sh,
+		 struct tcp_stack *tcp, struct spool *spool, struct wlog *log,
+		 unsigned worker, const uint64_t *now, int socket);
+void inbound_fini(struct inbound *in);
+
+/* Each poll round: AUTH answers, session timers. */
+void inbound_poll(struct inbound *in);
+
+#endif

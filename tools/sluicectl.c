@@ -45,7 +45,7 @@ static void usage(FILE *out)
 		"Ask a running sluiced over its control socket.\n"
 		"\n"
 		"commands:\n"
-		"  stats    packet, TCP and diag counters per port and per worker\n"
+		"  stats    packet, TCP, SMTP, spool and diag counters per port and worker\n"
 		"  status   version, uptime, ports and workers\n"
 		"  help     the commands the server understands\n"
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
@@ -476,6 +476,8 @@ static void print_stats(struct json_object *result)
 	printf("\n");
 	print_nonzero("tcp (all workers)", jget(result, "tcp"));
 	print_nonzero("diag (all workers)", jget(result, "diag"));
+	print_nonzero("smtp (all workers)", jget(result, "smtp"));
+	print_nonzero("spool (all workers)", jget(result, "spool"));
 	for (size_t i = 0; i < jlen(workers); i++)
 		print_worker(json_object_array_get_idx(workers, i));
 }

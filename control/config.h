@@ -57,6 +57,12 @@ struct conf_smtp {
 	uint32_t max_message_size;    /* octets */
 	uint32_t max_rcpt;            /* per transaction */
 	uint32_t max_errors;          /* error replies before 421 */
+	uint32_t cmd_line_max;        /* octets with CRLF (RFC floor 512) */
+	uint32_t text_line_max;       /* body line (RFC floor 1000) */
+	uint32_t auth_line_max;       /* AUTH lines (RFC 4954 floor 12288) */
+	uint32_t cmd_timeout_s;       /* waiting for a command (floor 300) */
+	uint32_t data_timeout_s;      /* between body octets (floor 180) */
+	uint32_t min_data_rate;       /* octets/s over a body; 0 = none */
 	uint32_t sessions;            /* per worker */
 	bool normalize_bare;          /* bare CR/LF in a body: space, not 550 */
 };

@@ -75,7 +75,9 @@ int conf_load_smtp(const struct loader *ld, const config_setting_t *root,
 	static const char *const keys[] = {
 		"port", "hostname", "allow", "unknown", "auth", "credentials",
 		"tls_cert", "tls_key", "max_message_size", "max_rcpt",
-		"max_errors", "sessions", "normalize_bare", NULL};
+		"max_errors", "sessions", "normalize_bare", "cmd_line_max",
+		"text_line_max", "auth_line_max", "cmd_timeout_s", "data_timeout_s",
+		"min_data_rate", NULL};
 	struct conf_smtp *m = &out->smtp;
 	uint32_t port;
 	const struct conf_uint_key k[] = {
@@ -84,6 +86,13 @@ int conf_load_smtp(const struct loader *ld, const config_setting_t *root,
 		{"max_rcpt", 100, 1000, 100, &m->max_rcpt},
 		{"max_errors", 1, 1000, 10, &m->max_errors},
 		{"sessions", 1, 65536, 256, &m->sessions},
+		/* RFC 5321 §4.5.3.1 and §4.5.3.2, RFC 4954 §4: never below */
+		{"cmd_line_max", 512, 16384, 512, &m->cmd_line_max},
+		{"text_line_max", 1000, 1u << 20, 1000, &m->text_line_max},
+		{"auth_line_max", 12288, 16384, 12288, &m->auth_line_max},
+		{"cmd_timeout_s", 300, 3600, 300, &m->cmd_timeout_s},
+		{"data_timeout_s", 180, 3600, 180, &m->data_timeout_s},
+		{"min_data_rate", 0, 1u << 30, 100, &m->min_data_rate},
 	};
 	const config_setting_t *g;
 	int rc;

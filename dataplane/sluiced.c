@@ -167,6 +167,12 @@ static int smtp_setup(struct daemon *d)
 	sh->server.max_rcpt = m->max_rcpt;
 	sh->server.max_msg_size = m->max_message_size;
 	sh->server.max_errors = m->max_errors;
+	sh->server.cmd_line_max = m->cmd_line_max;
+	sh->server.text_line_max = m->text_line_max;
+	sh->server.auth_line_max = m->auth_line_max;
+	sh->server.cmd_timeout_us = (uint64_t)m->cmd_timeout_s * 1000000u;
+	sh->server.data_timeout_us = (uint64_t)m->data_timeout_s * 1000000u;
+	sh->server.min_data_rate = m->min_data_rate;
 	sh->server.normalize_bare = m->normalize_bare;
 	sh->server.starttls = m->tls_cert[0] != '\0';
 	sh->server.auth = m->auth;

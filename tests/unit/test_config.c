@@ -453,6 +453,18 @@ static void test_smtp_spool(void)
 		   "a \"spool\" group with \"dir\" is needed (mail is spooled before the 250)");
 	EXPECT_ERR(with_tail("smtp = { max_rcpt = 50; };\n"), L_TAIL(2), "smtp.max_rcpt",
 		   "must be 100..1000, got 50");
+	EXPECT_ERR(with_tail("smtp = { cmd_line_max = 256; };\n"), L_TAIL(2),
+		   "smtp.cmd_line_max", "must be 512..16384, got 256");
+	EXPECT_ERR(with_tail("smtp = { data_timeout_s = 60; };\n"), L_TAIL(2),
+		   "smtp.data_timeout_s", "must be 180..3600, got 60");
+	if (EXPECT_OK(with_tail("smtp = { text_line_max = 2000; cmd_timeout_s = 600; "
+				"min_data_rate = 0; };\n"))) {
+		CU_ASSERT_EQUAL(C.smtp.text_line_max, 2000);
+		CU_ASSERT_EQUAL(C.smtp.cmd_timeout_s, 600);
+		CU_ASSERT_EQUAL(C.smtp.min_data_rate, 0);
+		CU_ASSERT_EQUAL(C.smtp.cmd_line_max, 512);
+		conf_free(&C);
+	}
 }
 
 static void test_unknown_keys(void)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,9 @@ static int workers_create(struct daemon *d)
 	unsigned lcore;
 	uint16_t q = 0;
 
+	if (getrandom(d->workers.tcp_secret, sizeof(d->workers.tcp_secret), 0) !=
+	    (ssize_t)sizeof(d->workers.tcp_secret))
+		return fail("getrandom failed");
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = worker_create(&d->workers, lcore, q++,
 						 rte_lcore_count() - 1, &d->conf,

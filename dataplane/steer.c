@@ -27,15 +27,31 @@ static unsigned port_owner(const struct steer *st, uint16_t lport)
 	return lport % st->nb_workers;
 }
 
-unsigned steer_owner(const struct steer *st, const struct rte_mbuf *m)
+static bool dport_of(const struct rte_mbuf *m, uint16_t *port)
 {
 	const struct rte_tcp_hdr *th;
 
-	if (st->nb_workers < 2 ||
-	    rte_pktmbuf_data_len(m) < m->l3_len + sizeof(*th))
-		return st->idx;
+	if (rte_pktmbuf_data_len(m) < m->l3_len + sizeof(*th))
+		return false;
 	th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, m->l3_len);
-	return port_owner(st, rte_be_to_cpu_16(th->dst_port));
+	*port = rte_be_to_cpu_16(th->dst_port);
+	return true;
+}
+
+bool steer_is_active(const struct steer *st, const struct rte_mbuf *m)
+{
+	uint16_t port;
+
+	return dport_of(m, &port) && port >= st->port_lo && port <= st->port_hi;
+}
+
+unsigned steer_owner(const struct steer *st, const struct rte_mbuf *m)
+{
+	uint16_t port;
+
+	if (st->nb_workers < 2 || !dport_of(m, &port))
+		return st->idx;
+	return port_owner(st, port);
 }
 
 /* Does the port's RSS send the reply (raddr:rport → laddr:lport) to our

@@ -36,6 +36,10 @@ void steer_init(struct steer *st, unsigned idx, unsigned nb_workers,
  * pointer, l3_len set).  Segments too short to say stay where they are. */
 unsigned steer_owner(const struct steer *st, const struct rte_mbuf *m);
 
+/* Is the segment in M addressed to a local port of the active-open range
+ * (so steer_owner() knows its owner for sure)? */
+bool steer_is_active(const struct steer *st, const struct rte_mbuf *m);
+
 /* tcp_port_ok_fn for the worker's stack (ARG is its struct steer). */
 bool steer_port_ok(void *arg, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		   uint16_t rport);

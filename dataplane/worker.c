@@ -120,19 +120,15 @@ static void neigh_drain(struct worker *w)
 
 /* --- TCP ---------------------------------------------------------------------- */
 
-/* net_tcp_fn: process a segment this worker owns, pass the others on. */
-static void tcp_rx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m,
-		   uint64_t now)
-{
-	struct worker *w = ctx->owner;
-	unsigned owner = steer_owner(&w->steer, m);
+/* Segments on the redirect ring carry how many workers already passed
+ * them on in the low bits of the pointer (mbufs are cache-line aligned). */
+#define HOPS_MASK ((uintptr_t)RTE_CACHE_LINE_SIZE - 1)
 
-	(void)iface;
-	if (owner == w->queue || owner >= w->set->n) {
-		tcp_input(w->tcp, m, now);
-		return;
-	}
-	if (rte_ring_enqueue(w->set->w[owner]->redirect, m) < 0) {
+static void pass_on(struct worker *w, unsigned to, struct rte_mbuf *m,
+		    unsigned hops)
+{
+	if (rte_ring_enqueue(w->set->w[to]->redirect,
+			     (void *)((uintptr_t)m | hops)) < 0) {
 		STATS_ADD(w->stats.tcp_redirect_drops, 1);
 		rte_pktmbuf_free(m);
 		return;
@@ -140,15 +136,45 @@ static void tcp_rx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m,
 	STATS_ADD(w->stats.tcp_redirect_out, 1);
 }
 
+/* Process a segment here, or pass it on.  An active open's segment goes
+ * to the worker its local port names.  Any other segment this worker's
+ * stack does not know (RSS or af_packet's fanout rolled it over to the
+ * wrong queue) visits the other workers in turn; the last one to see it
+ * answers it (RST, or a SYN cookie). */
+static void tcp_steer(struct worker *w, struct rte_mbuf *m, unsigned hops)
+{
+	unsigned n = w->set->n, owner = steer_owner(&w->steer, m);
+
+	if (owner != w->queue && owner < n) {
+		pass_on(w, owner, m, hops);
+		return;
+	}
+	if (n > 1 && hops + 1 < n &&
+	    !steer_is_active(&w->steer, m) && !tcp_owns(w->tcp, m)) {
+		pass_on(w, (w->queue + 1) % n, m, hops + 1);
+		return;
+	}
+	tcp_input(w->tcp, m, w->now);
+}
+
+/* net_tcp_fn */
+static void tcp_rx(struct net_ctx *ctx, unsigned iface, struct rte_mbuf *m,
+		   uint64_t now)
+{
+	(void)iface;
+	(void)now;
+	tcp_steer(ctx->owner, m, 0);
+}
+
 static void redirect_drain(struct worker *w)
 {
-	struct rte_mbuf *m[WORKER_BURST];
-	unsigned n = rte_ring_dequeue_burst(w->redirect, (void **)m, WORKER_BURST,
-					    NULL);
+	void *p[WORKER_BURST];
+	unsigned n = rte_ring_dequeue_burst(w->redirect, p, WORKER_BURST, NULL);
 
 	STATS_ADD(w->stats.tcp_redirect_in, n);
 	for (unsigned i = 0; i < n; i++)
-		tcp_input(w->tcp, m[i], w->now);
+		tcp_steer(w, (struct rte_mbuf *)((uintptr_t)p[i] & ~HOPS_MASK),
+			  (unsigned)((uintptr_t)p[i] & HOPS_MASK));
 }
 
 /* tcp_output_fn */
@@ -276,6 +302,8 @@ static int tcp_create(struct worker *w, const struct conf *conf,
 		return -ENOMEM;
 	steer_init(&w->steer, w->queue, nb_workers, conf, ports);
 	tcp_stack_set_port_ok(w->tcp, steer_port_ok, &w->steer);
+	if (tcp_stack_set_secret(w->tcp, w->set->tcp_secret) < 0)
+		return -ENOMEM;
 	return diag_init(&w->diag, w->tcp, conf, &w->log, w->lcore, sock);
 }
 
@@ -341,7 +369,7 @@ void worker_destroy(struct worker *w)
 		impair_destroy(w->imp_tx[i]);
 	}
 	while (w->redirect != NULL && rte_ring_dequeue(w->redirect, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
+		rte_pktmbuf_free((struct rte_mbuf *)((uintptr_t)m & ~HOPS_MASK));
 	net_fini(&w->net);
 	rte_ring_free(w->neigh);
 	rte_ring_free(w->redirect);

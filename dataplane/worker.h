@@ -64,6 +64,7 @@ struct worker_set {
 	unsigned n;
 	struct worker *w[RTE_MAX_LCORE];
 	bool quit;                  /* atomic: set by the main lcore */
+	uint8_t tcp_secret[16];     /* ISN and SYN-cookie secret every stack shares */
 };
 
 /* Allocate and set up the worker for LCORE, using queue QUEUE of every

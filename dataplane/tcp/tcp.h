@@ -96,9 +96,21 @@ typedef uint32_t (*tcp_isn_fn)(void *arg, uint32_t laddr, uint16_t lport,
 void tcp_stack_set_isn(struct tcp_stack *s, tcp_isn_fn fn, void *arg);
 const struct tcp_stats *tcp_stack_stats(const struct tcp_stack *s);
 
+/* Make ISNs and SYN cookies with the secret K (16 bytes) instead of the
+ * stack's own random one: every worker given the same K accepts the
+ * others' cookies.  Returns 0 or a negative errno. */
+int tcp_stack_set_secret(struct tcp_stack *s, const uint8_t *k);
+
 /* A TCP segment in an IPv4 packet (data at the IP header, IP validated,
  * l3_len set).  Consumes M. */
 void tcp_input(struct tcp_stack *s, struct rte_mbuf *m, uint64_t now);
+
+/* Does the segment in M (IPv4 header at the data pointer, l3_len set)
+ * belong here: to a connection or TIME_WAIT entry of this stack, or as a
+ * SYN to one of its listeners?  A worker asks before passing a segment on
+ * to find the stack that owns it.  Malformed segments count as ours (the
+ * stack that gets them counts the drop). */
+bool tcp_owns(struct tcp_stack *s, const struct rte_mbuf *m);
 
 /* Fire due timers and transmit what applications queued.  Call once per
  * poll round. */

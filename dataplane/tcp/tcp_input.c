@@ -119,6 +119,25 @@ out:
 	rte_pktmbuf_free(m);
 }
 
+bool tcp_owns(struct tcp_stack *s, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th;
+	struct tcp_key k;
+
+	if (rte_pktmbuf_data_len(m) < m->l3_len + sizeof(*th))
+		return true;
+	th = (const struct rte_tcp_hdr *)((const uint8_t *)ip + m->l3_len);
+	k = (struct tcp_key){.raddr = rte_be_to_cpu_32(ip->src_addr),
+			     .laddr = rte_be_to_cpu_32(ip->dst_addr),
+			     .rport = rte_be_to_cpu_16(th->src_port),
+			     .lport = rte_be_to_cpu_16(th->dst_port)};
+	if (rte_hash_lookup(s->flows, &k) >= 0)
+		return true;
+	return (th->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
+	       tcp_listener_find(s, k.laddr, k.lport) != NULL;
+}
+
 /* --- connection: helpers -------------------------------------------------------- */
 
 static void challenge_ack(struct tcp_conn *c)

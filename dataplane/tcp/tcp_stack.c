@@ -66,6 +66,12 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf,
 	return s;
 }
 
+int tcp_stack_set_secret(struct tcp_stack *s, const uint8_t *k)
+{
+	tcp_isn_key_free(&s->isn_key);
+	return tcp_isn_key_set(&s->isn_key, k);
+}
+
 void tcp_stack_destroy(struct tcp_stack *s)
 {
 	const void *key;

@@ -132,7 +132,9 @@ check_eq "no outbound connection failed" "$(diag_stat sends_failed)" 0
 check_ge "segments passed to their owner worker (redirect fallback)" "$(workers_sum tcp_redirect_in)" 1
 check_eq "no redirected segment lost" "$(workers_sum tcp_redirect_drops)" 0
 out=$(in_ns sl-in timeout 120 "$TCPCHECK" echo 198.18.0.1 7 200 10000 2>&1) || true
+diag "echo over two workers: $out"
 check_match "200 inbound echo connections over two workers" "$out" '^conns=200 ok=200 '
+check_eq "no connection reset for want of its owner" "$(tcp_stat drop_no_conn)" 0
 diag "$(ctl stats | sed -n '/^worker/,$p' | grep -E '^worker|tcp ')"
 
 sluiced_stop || true

@@ -587,8 +587,10 @@ static void inject(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack, 
 }
 
 /* The same, with one bit of byte FLIP_BYTE flipped after the checksum. */
-static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
-		       uint8_t flags, int flip_byte)
+/* A segment as if from K's remote end, bit 2 of byte FLIP_BYTE flipped
+ * after the checksum (-1: none). */
+static struct rte_mbuf *segment(const struct tcp_key *k, uint32_t seq, uint32_t ack,
+				uint8_t flags, int flip_byte)
 {
 	struct {
 		struct rte_ipv4_hdr ip;
@@ -614,7 +616,40 @@ static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t a
 	CU_ASSERT_FATAL(m != NULL);
 	rte_memcpy(rte_pktmbuf_append(m, sizeof(f)), &f, sizeof(f));
 	m->l3_len = 20;
-	tcp_input(h.side[to].s, m, h.now);
+	return m;
+}
+
+static void inject_bad(int to, const struct tcp_key *k, uint32_t seq, uint32_t ack,
+		       uint8_t flags, int flip_byte)
+{
+	tcp_input(h.side[to].s, segment(k, seq, ack, flags, flip_byte), h.now);
+}
+
+/* tcp_owns: what a worker asks before passing a segment on. */
+static void test_owns(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+
+	start(&conf, NULL, NULL);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	struct tcp_key k = srv.conn->key, other = k, syn = k;
+	struct rte_mbuf *m;
+
+	other.rport++;                       /* no such connection */
+	syn.rport += 2;
+	m = segment(&k, 0, 0, RTE_TCP_ACK_FLAG, -1);
+	CU_ASSERT(tcp_owns(h.side[1].s, m));                 /* its connection */
+	CU_ASSERT(!tcp_owns(h.side[0].s, m));                /* not the other stack's */
+	rte_pktmbuf_free(m);
+	m = segment(&other, 0, 0, RTE_TCP_ACK_FLAG, -1);
+	CU_ASSERT(!tcp_owns(h.side[1].s, m));                /* an ACK to a listener */
+	rte_pktmbuf_free(m);
+	m = segment(&syn, 0, 0, RTE_TCP_SYN_FLAG, -1);
+	CU_ASSERT(tcp_owns(h.side[1].s, m));                 /* a SYN to a listener */
+	rte_pktmbuf_free(m);
+	tcp_abort(cli.conn);
+	stop();
 }
 
 static void test_rst_and_challenge_ack(void)
@@ -987,6 +1022,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "simultaneous close", test_simultaneous_close);
 	CU_add_test(s, "simultaneous open", test_simultaneous_open);
 	CU_add_test(s, "RST and challenge ACKs", test_rst_and_challenge_ack);
+	CU_add_test(s, "which stack owns a segment", test_owns);
 	CU_add_test(s, "FIN in SYN_RCVD: with the handshake ACK", test_fin_syn_rcvd);
 	CU_add_test(s, "FIN in ESTABLISHED, CLOSE_WAIT, LAST_ACK", test_fin_established_close_wait_last_ack);
 	CU_add_test(s, "FIN in FIN_WAIT_1: CLOSING, re-ACKed there", test_fin_fin_wait_1_closing);

@@ -166,6 +166,18 @@ static struct json_object *msg_json(const struct track_msg *m)
 	return obj;
 }
 
+/* Tracking events the workers lost to full rings, all told. */
+static uint64_t events_dropped(const struct ctl_ctx *ctx)
+{
+	uint64_t n = 0;
+
+	for (unsigned w = 0; w < ctx->nb_workers && w < RTE_MAX_LCORE; w++)
+		if (ctx->worker[w].track != NULL)
+			n += __atomic_load_n(&ctx->worker[w].track->dropped,
+					     __ATOMIC_RELAXED);
+	return n;
+}
+
 struct json_object *ctl_accepted_json(const struct ctl_ctx *ctx,
 				      struct json_object *req, char *err,
 				      size_t errlen)
@@ -190,7 +202,9 @@ struct json_object *ctl_accepted_json(const struct ctl_ctx *ctx,
 		if (append(arr, msg_json(found[i])) < 0)
 			goto out;
 	res = json_object_new_object();
-	if (res != NULL && put(res, "messages", arr) < 0) {
+	if (res != NULL && (put(res, "messages", arr) < 0 ||
+			    put(res, "events_dropped",
+				json_object_new_uint64(events_dropped(ctx))) < 0)) {
 		json_object_put(res);
 		res = NULL;
 	}

@@ -29,6 +29,7 @@ static struct {
 	struct queue_port port[NW];
 	uint64_t qid[NW][2];    /* two messages per worker */
 	struct track_log *track;
+	struct track_ring ring;
 } T;
 
 static int suite_init(void)
@@ -278,6 +279,8 @@ static void test_accepted(void)
 	c.text = NULL;
 	CU_ASSERT_FATAL(track_log_open(&c, &T.track) == 0);
 	T.ctx.track = T.track;
+	T.ring.dropped = 4;        /* as if worker 1 had lost four events */
+	T.ctx.worker[1].track = &T.ring;
 	for (unsigned w = 0; w < NW; w++) {
 		track_event_init(&e, TRACK_ACCEPTED, T0 + w * SEC, T.qid[w][0]);
 		e.client_family = 4;
@@ -297,6 +300,7 @@ static void test_accepted(void)
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "from")), "sender0@example.com");
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "status")), "accepted");
 	CU_ASSERT_EQUAL(json_object_get_int(jget(m, "size")), 100);
+	CU_ASSERT_EQUAL(json_object_get_int(jget(jget(resp, "result"), "events_dropped")), 4);
 	json_object_put(resp);
 
 	snprintf(req, sizeof(req), "{\"cmd\":\"accepted\",\"since\":%llu,\"to\":\"rcpt2\"}",

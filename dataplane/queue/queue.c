@@ -9,6 +9,12 @@
 
 #include "dataplane/queue/queue.h"
 #include "dataplane/queue/queue_map.h"
+#include "dataplane/spool/spool_rec.h"
+
+/* Recovery's outcomes go to queue_add() as they are. */
+_Static_assert((int)QUEUE_RCPT_SENT == (int)SPOOL_DELIVERED &&
+	       (int)QUEUE_RCPT_BOUNCED == (int)SPOOL_BOUNCED,
+	       "queue_rcpt and spool_outcome values differ");
 
 #define NONE UINT32_MAX
 #define RCHUNK 60   /* recipient states per chunk (a chunk is 64 bytes) */

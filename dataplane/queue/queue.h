@@ -68,7 +68,9 @@ struct queue_info {
 };
 
 /* A message to add.  OUTCOMES, when not NULL, holds each recipient's state
- * as recovered from the spool (enum queue_rcpt values). */
+ * as recovered from the spool: the spool's recovery outcomes can be passed
+ * as they are (SPOOL_DELIVERED is QUEUE_RCPT_SENT, SPOOL_BOUNCED is
+ * QUEUE_RCPT_BOUNCED; 0 and SPOOL_DEFERRED mean pending). */
 struct queue_add {
 	struct spool_msg *msg;
 	uint64_t qid;

@@ -175,11 +175,12 @@ static void test_json_lines(void)
 	struct track_ring ring, *rings[2] = {NULL, &ring};
 	char path[128], line[4096];
 	struct json_object *obj, *v;
-	FILE *f;
+	FILE *f, *text = tmpfile();
 
+	CU_ASSERT_FATAL(text != NULL);
 	path_in_dir(path, sizeof(path), "json.log");
 	track_log_conf_defaults(&c, path);
-	c.text = NULL;
+	c.text = text;
 	CU_ASSERT_FATAL(track_log_open(&c, &l) == 0);
 	CU_ASSERT_FATAL(track_ring_init(&ring, 203, SOCKET_ID_ANY, 16) == 0);
 	accepted_event(&e, QID, T0 + 500000, "alice@example.com", "bob@example.net");
@@ -195,6 +196,16 @@ static void test_json_lines(void)
 	CU_ASSERT_EQUAL(track_log_stats(l)->lines, 2);
 	track_log_close(l);
 	track_ring_fini(&ring);
+
+	/* the Postfix-like lines went to the text stream, flushed */
+	rewind(text);
+	CU_ASSERT_FATAL(fgets(line, sizeof(line), text) != NULL);
+	CU_ASSERT_STRING_EQUAL(line, "0692A1B3C0000103: client=unknown[192.0.2.10], tls=TLSv1.3\n");
+	CU_ASSERT_FATAL(fgets(line, sizeof(line), text) != NULL);
+	CU_ASSERT_FATAL(fgets(line, sizeof(line), text) != NULL);
+	CU_ASSERT_STRING_EQUAL(line, "0692A1B3C0000103: to=<bob@example.net>, relay=smarthost, "
+			       "status=sent (250 2.0.0 \"queued\")\n");
+	fclose(text);
 
 	f = fopen(path, "r");
 	CU_ASSERT_FATAL(f != NULL);

@@ -3,9 +3,11 @@
  * step by step, expiry at the lifetime, hold/release/delete/retry,
  * partial delivery, bounded entries and recipient room, the timer heap's
  * order under random removals; the queue ID map against a reference; and
- * the command ring and published snapshot of queue_ctl.
+ * the command ring and published snapshot of queue_ctl, also read while
+ * another thread keeps republishing it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +385,77 @@ static void test_port(void)
 	queue_destroy(q);
 }
 
+struct churn {
+	struct queue *q;
+	struct queue_port *p;
+	bool stop;            /* atomic */
+};
+
+/* The worker side: the queue holds IDs 1..k for k = 1..64 over and over,
+ * published after every change. */
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t now = T0;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
+		struct spool_msg *m;
+
+		for (unsigned k = 1; k <= 64; k++) {
+			add(c->q, k, 1, now);
+			queue_port_publish(c->p, c->q, ++now);
+		}
+		for (unsigned k = 64; k >= 1; k--) {
+			queue_delete(c->q, k, &m);
+			queue_port_publish(c->p, c->q, ++now);
+		}
+	}
+	return NULL;
+}
+
+/* Every snapshot read is one the worker published: IDs 1..n, n = total. */
+static void test_port_concurrent(void)
+{
+	static struct queue_info e[64];
+	struct queue_conf conf;
+	struct queue_port p;
+	struct queue_snap_head head;
+	struct churn c = {0};
+	pthread_t t;
+	unsigned reads = 0, busy = 0, torn = 0;
+
+	queue_conf_defaults(&conf);
+	c.q = make(&conf);
+	c.p = &p;
+	CU_ASSERT_FATAL(queue_port_init(&p, 205, SOCKET_ID_ANY, 64, SEC) == 0);
+	queue_port_publish(&p, c.q, T0);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, churn_main, &c) == 0);
+	for (unsigned i = 0; i < 200000; i++) {
+		int n = queue_port_read(&p, &head, e, 64);
+		uint64_t seen = 0;
+
+		if (n == -EAGAIN) {
+			busy++;
+			continue;
+		}
+		reads++;
+		if (n < 0 || (uint32_t)n != head.total || head.n != head.total) {
+			torn++;
+			continue;
+		}
+		for (int j = 0; j < n; j++)
+			seen |= e[j].qid >= 1 && e[j].qid <= (uint64_t)n
+				? UINT64_C(1) << (e[j].qid - 1) : 0;
+		torn += seen != (n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1);
+	}
+	__atomic_store_n(&c.stop, true, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(torn, 0);
+	CU_ASSERT(reads > busy);
+	queue_port_fini(&p);
+	queue_destroy(c.q);
+}
+
 void test_queue_register(void)
 {
 	CU_pSuite s = CU_add_suite("queue", NULL, NULL);
@@ -396,4 +469,5 @@ void test_queue_register(void)
 	CU_add_test(s, "timer heap order", test_heap_order);
 	CU_add_test(s, "queue ID map", test_map);
 	CU_add_test(s, "command ring and snapshot", test_port);
+	CU_add_test(s, "snapshot read while republished", test_port_concurrent);
 }

@@ -16,6 +16,7 @@
 #include "dataplane/spool/spool_qid.h"
 
 #define POLL_BURST 64
+#define TEXT_BUF   (64u << 10)   /* text lines gathered for one write */
 #define PATH_MAX_LEN 4096
 
 struct track_log {
@@ -29,6 +30,8 @@ struct track_log {
 	struct queue_map map;      /* qid → slot in idx */
 	struct track_log_stats stats;
 	struct track_event ev[POLL_BURST];
+	size_t text_len;
+	char text[TEXT_BUF];       /* Postfix-like lines not yet written */
 };
 
 void track_log_conf_defaults(struct track_log_conf *c, const char *path)
@@ -82,10 +85,22 @@ int track_log_open(const struct track_log_conf *conf, struct track_log **out)
 	return 0;
 }
 
+/* Write the gathered text lines in one go (stderr is unbuffered). */
+static void flush_text(struct track_log *l)
+{
+	if (l->text_len == 0)
+		return;
+	if (fwrite(l->text, 1, l->text_len, l->conf.text) != l->text_len ||
+	    fflush(l->conf.text) != 0)
+		l->stats.write_errors++;
+	l->text_len = 0;
+}
+
 void track_log_close(struct track_log *l)
 {
 	if (l == NULL)
 		return;
+	flush_text(l);
 	if (l->file != NULL)
 		fclose(l->file);
 	queue_map_fini(&l->map);
@@ -262,10 +277,9 @@ void track_log_event(struct track_log *l, const struct track_event *e)
 	l->stats.events++;
 	write_line(l, e);
 	if (l->conf.text != NULL) {
-		char text[TRACK_LINE_MAX];
-		size_t len = track_format(e, text, sizeof(text));
-
-		fwrite(text, 1, len, l->conf.text);
+		if (sizeof(l->text) - l->text_len < TRACK_LINE_MAX)
+			flush_text(l);
+		l->text_len += track_format(e, l->text + l->text_len, TRACK_LINE_MAX);
 	}
 	index_event(l, e);
 }
@@ -288,8 +302,7 @@ unsigned track_log_poll(struct track_log *l, struct track_ring *const *rings,
 	if (total > 0) {
 		if (l->file != NULL && fflush(l->file) != 0)
 			l->stats.write_errors++;
-		if (l->conf.text != NULL)
-			fflush(l->conf.text);
+		flush_text(l);
 	}
 	return total;
 }

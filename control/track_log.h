@@ -6,8 +6,10 @@
  * queue ID that answers the "accepted" query.
  *
  * Runs on the main lcore: track_log_poll() drains every worker's tracking
- * ring a bounded batch at a time.  Writes go through stdio buffers and are
- * flushed once per poll that wrote; the log is not fsynced (a lost tail
+ * ring a bounded batch at a time.  JSON lines go through a 64 KiB stdio
+ * buffer, text lines through a 64 KiB buffer of our own (stderr has none);
+ * both are written out once per poll that recorded something, so a poll
+ * costs a few write(2)s at most.  The log is not fsynced (a lost tail
  * after a crash costs history, not mail).
  */
 #ifndef SLUICE_CONTROL_TRACK_LOG_H
@@ -68,7 +70,8 @@ void track_log_close(struct track_log *l);
  * every event, flush.  Returns the events recorded. */
 unsigned track_log_poll(struct track_log *l, struct track_ring *const *rings,
 			unsigned n);
-/* Record one event: JSON line, text lines, index. */
+/* Record one event: JSON line, text lines, index.  The text lines are
+ * written at the end of the next poll (or at close). */
 void track_log_event(struct track_log *l, const struct track_event *e);
 
 /* The JSON object of an event (new reference), NULL when out of memory. */

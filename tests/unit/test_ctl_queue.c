@@ -3,8 +3,9 @@
  * workers — three real queues with their command rings and snapshots, no
  * worker threads.  Each queue ID's command lands on the ring of the
  * worker its ID names; unknown IDs, malformed ID lists and actions the
- * snapshot shows cannot apply are answered as errors; "queue" lists every
- * worker's snapshot; "accepted" answers from a tracking index.
+ * snapshot shows cannot apply are answered as errors, IDs a partial
+ * snapshot cannot rule out are posted, a full ring refuses; "queue" lists
+ * every worker's snapshot; "accepted" answers from a tracking index.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -325,6 +326,61 @@ static void test_accepted(void)
 	json_object_put(resp);
 }
 
+/* A partial snapshot cannot prove an ID unknown: it is posted, and the
+ * worker's answer (in the next snapshot) counts it as failed. */
+static void test_partial_snapshot(void)
+{
+	struct spool_qid_gen g;
+	struct queue_snap_head head;
+	struct queue_info e;
+	struct json_object *resp;
+	char id[20], req[160];
+
+	spool_qid_init(&g, 2);
+	spool_qid_seen(&g, T.qid[2][1]);
+	for (unsigned i = 0; i < 20; i++) {
+		struct queue_add a = {.qid = spool_qid_next(&g, T0), .arrival_us = T0,
+				      .nrcpt = 1, .sender = "b@example.com"};
+
+		CU_ASSERT_EQUAL(queue_add(T.q[2], &a, T0), 0);
+	}
+	queue_port_publish(&T.port[2], T.q[2], T0 + 10);
+	id_text(spool_qid_next(&g, T0 + 50 * SEC), id);     /* never queued */
+	snprintf(req, sizeof(req), "{\"cmd\":\"queue-hold\",\"ids\":[\"%s\"]}", id);
+	resp = ask(req);
+	CU_ASSERT(ok(resp));
+	CU_ASSERT_EQUAL(json_object_array_length(jget(jget(resp, "result"), "posted")), 1);
+	json_object_put(resp);
+	run_worker(2, T0 + 11);
+	CU_ASSERT_EQUAL(queue_port_find(&T.port[2], 1, &head, &e), -ENOENT);
+	CU_ASSERT(head.n < head.total);
+	CU_ASSERT_EQUAL(head.cmds_failed, 1);
+}
+
+/* A worker whose command ring is full: the ID is refused, not lost. */
+static void test_ring_full(void)
+{
+	struct json_object *resp, *refused;
+	char id[20], req[160];
+	unsigned posted = 0;
+
+	while (queue_port_post(&T.port[0], QUEUE_OP_HOLD, T.qid[0][0]) == 0)
+		posted++;
+	CU_ASSERT_EQUAL(posted, 1023);
+	id_text(T.qid[0][0], id);
+	snprintf(req, sizeof(req), "{\"cmd\":\"queue-hold\",\"ids\":[\"%s\"]}", id);
+	resp = ask(req);
+	CU_ASSERT(ok(resp));
+	refused = jget(jget(resp, "result"), "refused");
+	CU_ASSERT_EQUAL(json_object_array_length(refused), 1);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(
+		json_object_array_get_idx(refused, 0), "reason")),
+		"worker busy (command ring full), try again");
+	json_object_put(resp);
+	while (ring_count(0) > 0)
+		run_worker(0, T0 + 20);
+}
+
 void test_ctl_queue_register(void)
 {
 	CU_pSuite s = CU_add_suite("ctl_queue", suite_init, suite_cleanup);
@@ -335,4 +391,6 @@ void test_ctl_queue_register(void)
 	CU_add_test(s, "delete", test_delete);
 	CU_add_test(s, "queue listing", test_queue_listing);
 	CU_add_test(s, "accepted and its filters", test_accepted);
+	CU_add_test(s, "a partial snapshot", test_partial_snapshot);
+	CU_add_test(s, "a full command ring", test_ring_full);
 }

@@ -57,7 +57,8 @@ struct queue_port {
 	uint64_t post_drops;             /* main side: commands lost to a full ring */
 };
 
-#define QUEUE_PORT_REFRESH_US 1000000u
+#define QUEUE_PORT_REFRESH_US 1000000u  /* a snapshot a second */
+#define QUEUE_PORT_SNAP_DEFAULT 4096u   /* entries in a snapshot (1.3 MiB) */
 
 /* Init time: the ring (named after WORKER) and the snapshot buffers of
  * SNAP_MAX entries each; refreshed every REFRESH_US.  0 or -ENOMEM /

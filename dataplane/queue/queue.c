@@ -66,9 +66,9 @@ void queue_conf_defaults(struct queue_conf *c)
 int queue_conf_check(const struct queue_conf *c, char *err, size_t errlen)
 {
 	if (c->max_entries == 0 || c->max_entries > (UINT32_C(1) << 24) ||
-	    c->max_rcpts == 0) {
-		snprintf(err, errlen, "queue limits must be positive (entries at most %u)",
-			 1u << 24);
+	    c->max_rcpts == 0 || c->max_rcpts > (UINT32_C(1) << 28)) {
+		snprintf(err, errlen, "queue limits must be positive (entries at most "
+			 "%u, recipients at most %u)", 1u << 24, 1u << 28);
 		return -EINVAL;
 	}
 	if (c->nb_retry == 0 || c->nb_retry > QUEUE_RETRY_MAX) {

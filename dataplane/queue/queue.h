@@ -45,8 +45,9 @@ struct queue_conf {
  * days.  Defaults: 5m, 10m, 20m, 40m, then every hour; 5 days; 16384
  * messages and 262144 recipients. */
 void queue_conf_defaults(struct queue_conf *c);
-/* 0, or -EINVAL with a reason in ERR for a schedule that is empty, not
- * increasing, has a zero step, or limits that are zero. */
+/* 0, or -EINVAL with a reason in ERR for a schedule that is empty,
+ * decreasing, or has a zero step, a zero lifetime, or limits that are zero
+ * or past 2^24 entries / 2^28 recipients. */
 int queue_conf_check(const struct queue_conf *c, char *err, size_t errlen);
 
 enum queue_state { QUEUE_ACTIVE = 1, QUEUE_DEFERRED, QUEUE_HELD };

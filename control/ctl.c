@@ -162,6 +162,19 @@ static const struct ctl_command ctl_commands[] = {
 	{"help", "the commands this server understands", help_json},
 	{"diag-send", "open diagnostic TCP connections that send a pattern: "
 	 "{\"addr\", \"port\", \"bytes\", \"conns\"}", NULL, ctl_diag_send_json},
+	{"accepted", "recently accepted messages and their status: "
+	 "{\"since\", \"from\", \"to\", \"id\", \"limit\"}, all optional",
+	 NULL, ctl_accepted_json},
+	{"queue", "queued messages: state, attempts, next attempt, last reply",
+	 NULL, ctl_queue_json},
+	{"queue-hold", "hold queued messages: {\"ids\": [...]}", NULL,
+	 ctl_queue_hold_json},
+	{"queue-release", "release held messages: {\"ids\": [...]}", NULL,
+	 ctl_queue_release_json},
+	{"queue-delete", "delete queued messages: {\"ids\": [...]}", NULL,
+	 ctl_queue_delete_json},
+	{"queue-retry", "retry deferred messages now: {\"ids\": [...]}", NULL,
+	 ctl_queue_retry_json},
 };
 
 #define CTL_NB_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -250,9 +263,8 @@ static struct json_object *run_command(const struct ctl_ctx *ctx,
 	return error_response(msg);
 }
 
-/* The response to a parsed request; NULL when out of memory. */
-static struct json_object *dispatch(const struct ctl_ctx *ctx,
-				    struct json_object *req)
+struct json_object *ctl_dispatch(const struct ctl_ctx *ctx,
+				 struct json_object *req)
 {
 	struct json_object *cmd;
 	const char *name;
@@ -383,7 +395,7 @@ static int client_request(const struct ctl_ctx *ctx, struct ctl_client *c,
 	req = parse_line(line, len, err, sizeof(err));
 	if (req == NULL)
 		return client_fail(c, err);
-	rc = queue_response(c, dispatch(ctx, req));
+	rc = queue_response(c, ctl_dispatch(ctx, req));
 	json_object_put(req);
 	return rc;
 }

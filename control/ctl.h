@@ -13,6 +13,8 @@
 #include <rte_config.h>
 
 #include "control/config.h"
+#include "control/track_log.h"
+#include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
 #include "dataplane/inbound.h"
 #include "dataplane/spool/spool_stats.h"
@@ -28,6 +30,8 @@ struct ctl_worker {
 	const struct diag_stats *diag;
 	const struct inbound_stats *smtp;   /* NULL: no SMTP service */
 	const struct spool_stats *spool;    /* NULL: no spool */
+	struct queue_port *queue;        /* its delivery queue's link, or NULL */
+	const struct track_ring *track;  /* its tracking ring (for drop counts), or NULL */
 };
 
 /* What the control plane asks of the daemon (set by sluiced; tests point
@@ -47,6 +51,7 @@ struct ctl_ctx {
 	unsigned nb_workers;
 	struct ctl_worker worker[RTE_MAX_LCORE];
 	struct ctl_hooks hooks;
+	struct track_log *track;          /* message tracking, or NULL when off */
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];
@@ -71,9 +76,43 @@ typedef struct json_object *(*ctl_args_fn)(const struct ctl_ctx *ctx,
 					   struct json_object *req, char *err,
 					   size_t errlen);
 
+/* The response object to a parsed request (what ctl_poll() sends back
+ * for one line); NULL when out of memory. */
+struct json_object *ctl_dispatch(const struct ctl_ctx *ctx,
+				 struct json_object *req);
+
 /* "diag-send" (ctl_diag.c). */
 struct json_object *ctl_diag_send_json(const struct ctl_ctx *ctx,
 				       struct json_object *req, char *err,
 				       size_t errlen);
+
+/* "accepted", "queue", "queue-hold", "queue-release", "queue-delete",
+ * "queue-retry" (ctl_queue.c). */
+struct json_object *ctl_accepted_json(const struct ctl_ctx *ctx,
+				      struct json_object *req, char *err,
+				      size_t errlen);
+struct json_object *ctl_queue_json(const struct ctl_ctx *ctx,
+				   struct json_object *req, char *err,
+				   size_t errlen);
+struct json_object *ctl_queue_hold_json(const struct ctl_ctx *ctx,
+					struct json_object *req, char *err,
+					size_t errlen);
+struct json_object *ctl_queue_release_json(const struct ctl_ctx *ctx,
+					   struct json_object *req, char *err,
+					   size_t errlen);
+struct json_object *ctl_queue_delete_json(const struct ctl_ctx *ctx,
+					  struct json_object *req, char *err,
+					  size_t errlen);
+struct json_object *ctl_queue_retry_json(const struct ctl_ctx *ctx,
+					 struct json_object *req, char *err,
+					 size_t errlen);
+
+#define CTL_QIDS_MAX 1000   /* queue IDs in one request */
+
+/* The "ids" member of REQ: a non-empty array of at most MAX queue ID
+ * strings (16 hex digits), into QIDS.  Returns how many, or -EINVAL with
+ * a reason in ERR (ctl_qid.c). */
+int ctl_parse_qids(struct json_object *req, uint64_t *qids, unsigned max,
+		   char *err, size_t errlen);
 
 #endif

@@ -35,6 +35,7 @@ struct options {
 	char **args;                /* the command's arguments */
 	int nargs;
 	bool json;
+	const char *since, *from, *to, *id, *limit;   /* "accepted" filters */
 };
 
 static void usage(FILE *out)
@@ -51,6 +52,14 @@ static void usage(FILE *out)
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
 		"           open CONNS (1) connections that each send BYTES of the\n"
 		"           diag pattern (needs diag.send = true)\n"
+		"  accepted [--since T] [--from A] [--to A] [--id ID] [--limit N]\n"
+		"           recently accepted messages: time, ID, client, sender,\n"
+		"           recipients, size, TLS, status (newest N, default 100);\n"
+		"           T is a unix time or an age such as 90s, 30m, 2h, 1d;\n"
+		"           A matches any part of the address, in any case\n"
+		"  queue    queued messages: state, attempts, next attempt, last reply\n"
+		"  queue hold|release|delete|retry ID...\n"
+		"           act on queued messages (retry: deferred ones, now)\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET  control socket (default $SLUICE_SOCKET,\n"
@@ -66,6 +75,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
+		{"since", required_argument, NULL, 'S'},
+		{"from", required_argument, NULL, 'F'},
+		{"to", required_argument, NULL, 'T'},
+		{"id", required_argument, NULL, 'I'},
+		{"limit", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("SLUICE_SOCKET");
@@ -73,11 +87,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 	o->socket = env != NULL && env[0] != '\0' ? env : SLUICECTL_DEFAULT_SOCKET;
 	o->json = false;
+	o->since = o->from = o->to = o->id = o->limit = NULL;
 	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o->socket = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'S': o->since = optarg; break;
+		case 'F': o->from = optarg; break;
+		case 'T': o->to = optarg; break;
+		case 'I': o->id = optarg; break;
+		case 'L': o->limit = optarg; break;
 		default: usage(stderr); return EXIT_TROUBLE;
 		}
 	}
@@ -171,6 +191,105 @@ static int diag_send_args(const struct options *o, struct json_object *req)
 	return 0;
 }
 
+/* T as a unix time: digits, or digits and s/m/h/d for that long ago.
+ * -EINVAL when it is neither. */
+static int parse_since(const char *t, long long *out)
+{
+	static const struct { char unit; long long s; } units[] = {
+		{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
+	};
+	char *end;
+	long long n;
+
+	if (t[0] < '0' || t[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoll(t, &end, 10);
+	if (errno != 0 || n > (1ll << 40))
+		return -EINVAL;
+	if (*end == '\0') {
+		*out = n;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (end[0] == units[i].unit && end[1] == '\0') {
+			*out = (long long)time(NULL) - n * units[i].s;
+			*out = *out < 0 ? 0 : *out;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static bool has_filters(const struct options *o)
+{
+	return o->since != NULL || o->from != NULL || o->to != NULL ||
+	       o->id != NULL || o->limit != NULL;
+}
+
+static int add_str(struct json_object *req, const char *key, const char *val)
+{
+	if (val == NULL)
+		return 0;
+	return json_object_object_add(req, key, json_object_new_string(val)) < 0
+	       ? -ENOMEM : 0;
+}
+
+/* The filters of "accepted". */
+static int accepted_args(const struct options *o, struct json_object *req)
+{
+	long long since, limit;
+	char *end;
+
+	if (o->nargs != 0)
+		return -EINVAL;
+	if (o->since != NULL) {
+		if (parse_since(o->since, &since) < 0)
+			return -EINVAL;
+		if (json_object_object_add(req, "since", json_object_new_int64(since)) < 0)
+			return -ENOMEM;
+	}
+	if (o->limit != NULL) {
+		limit = strtoll(o->limit, &end, 10);
+		if (*end != '\0' || o->limit[0] == '\0' || limit < 1 || limit > 10000)
+			return -EINVAL;
+		if (json_object_object_add(req, "limit", json_object_new_int64(limit)) < 0)
+			return -ENOMEM;
+	}
+	if (add_str(req, "from", o->from) || add_str(req, "to", o->to) ||
+	    add_str(req, "id", o->id))
+		return -ENOMEM;
+	return 0;
+}
+
+/* "queue" alone, or "queue ACTION ID...": sets the command name to
+ * "queue-ACTION" and adds the IDs (the server checks them). */
+static int queue_args(const struct options *o, struct json_object *req)
+{
+	static const char *const actions[] = {"hold", "release", "delete", "retry"};
+	struct json_object *ids;
+	char name[32];
+	bool known = false;
+
+	if (o->nargs == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		known = known || strcmp(o->args[0], actions[i]) == 0;
+	if (!known || o->nargs < 2)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "queue-%s", o->args[0]);
+	ids = json_object_new_array();
+	if (ids == NULL || json_object_object_add(req, "ids", ids) < 0) {
+		json_object_put(ids);
+		return -ENOMEM;
+	}
+	for (int i = 1; i < o->nargs; i++)
+		if (json_object_array_add(ids, json_object_new_string(o->args[i])) < 0)
+			return -ENOMEM;
+	return json_object_object_add(req, "cmd", json_object_new_string(name)) < 0
+	       ? -ENOMEM : 0;
+}
+
 /* The request object for the command line, or NULL with *err set. */
 static struct json_object *build_request(const struct options *o, int *err)
 {
@@ -180,8 +299,14 @@ static struct json_object *build_request(const struct options *o, int *err)
 	if (req == NULL ||
 	    json_object_object_add(req, "cmd", json_object_new_string(o->command)))
 		goto fail;
-	if (strcmp(o->command, "diag-send") == 0)
+	if (strcmp(o->command, "accepted") == 0)
+		*err = accepted_args(o, req);
+	else if (has_filters(o))
+		*err = -EINVAL;
+	else if (strcmp(o->command, "diag-send") == 0)
 		*err = diag_send_args(o, req);
+	else if (strcmp(o->command, "queue") == 0)
+		*err = queue_args(o, req);
 	else
 		*err = o->nargs == 0 ? 0 : -EINVAL;
 	if (*err == 0)
@@ -510,6 +635,127 @@ static void print_help(struct json_object *result)
 	}
 }
 
+/* A unix time (seconds, fractional) as local "YYYY-MM-DD HH:MM:SS"; "-"
+ * for 0. */
+static void format_time(char *buf, size_t len, double t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || localtime_r(&s, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+static double jtime(struct json_object *obj, const char *key)
+{
+	return json_object_get_double(jget(obj, key));
+}
+
+/* The first recipient and how many more: "bob@example.net (+2)". */
+static void format_rcpts(char *buf, size_t len, struct json_object *m)
+{
+	struct json_object *to = jget(m, "to");
+	uint64_t n = ju64(m, "nrcpt");
+	const char *first = jlen(to) > 0 ?
+		json_object_get_string(json_object_array_get_idx(to, 0)) : "-";
+
+	if (n > 1)
+		snprintf(buf, len, "%s (+%" PRIu64 ")", first, n - 1);
+	else
+		snprintf(buf, len, "%s", first);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s[0] != '\0' ? s : "-";
+}
+
+static const char *sender_text(struct json_object *m)
+{
+	const char *from = jstr(m, "from", "");
+
+	return from[0] != '\0' ? from : "<>";
+}
+
+static void print_accepted(struct json_object *result)
+{
+	struct json_object *msgs = jget(result, "messages");
+	char when[32], rcpts[160];
+
+	printf("%-19s  %-16s  %-15s  %-26s  %-26s  %9s  %-7s  %s\n", "TIME", "ID",
+	       "CLIENT", "SENDER", "RECIPIENTS", "SIZE", "TLS", "STATUS");
+	for (size_t i = 0; i < jlen(msgs); i++) {
+		struct json_object *m = json_object_array_get_idx(msgs, i);
+		const char *reply = jstr(m, "reply", "");
+
+		format_time(when, sizeof(when), jtime(m, "time"));
+		format_rcpts(rcpts, sizeof(rcpts), m);
+		printf("%-19s  %-16s  %-15s  %-26s  %-26s  %9" PRIu64 "  %-7s  %s",
+		       when, jstr(m, "id", "?"), jstr(m, "client", "?"),
+		       sender_text(m), rcpts, ju64(m, "size"), or_dash(jstr(m, "tls", "")),
+		       jstr(m, "status", "?"));
+		printf(reply[0] != '\0' ? " (%s)\n" : "\n", reply);
+	}
+	printf("%zu message%s\n", jlen(msgs), jlen(msgs) == 1 ? "" : "s");
+}
+
+static void print_queue(struct json_object *result)
+{
+	struct json_object *msgs = jget(result, "messages");
+	struct json_object *workers = jget(result, "workers");
+	char next[32], arrival[32], rcpts[48];
+	uint64_t queued = 0;
+
+	printf("%-16s  %-8s  %8s  %-19s  %-19s  %9s  %-9s  %-26s  %s\n", "ID", "STATE",
+	       "ATTEMPTS", "ARRIVAL", "NEXT ATTEMPT", "SIZE", "PENDING", "SENDER",
+	       "LAST REPLY");
+	for (size_t i = 0; i < jlen(msgs); i++) {
+		struct json_object *m = json_object_array_get_idx(msgs, i);
+		bool inflight = json_object_get_boolean(jget(m, "inflight"));
+
+		format_time(arrival, sizeof(arrival), jtime(m, "arrival"));
+		format_time(next, sizeof(next), jtime(m, "next_attempt"));
+		snprintf(rcpts, sizeof(rcpts), "%" PRIu64 "/%" PRIu64,
+			 ju64(m, "pending"), ju64(m, "nrcpt"));
+		printf("%-16s  %-8s  %8" PRIu64 "  %-19s  %-19s  %9" PRIu64 "  %-9s"
+		       "  %-26s  %s\n", jstr(m, "id", "?"),
+		       inflight ? "sending" : jstr(m, "state", "?"), ju64(m, "attempts"),
+		       arrival, inflight ? "now" : next, ju64(m, "size"), rcpts,
+		       sender_text(m), or_dash(jstr(m, "reply", "")));
+	}
+	for (size_t i = 0; i < jlen(workers); i++) {
+		struct json_object *w = json_object_array_get_idx(workers, i);
+
+		queued += ju64(w, "queued");
+		if (strcmp(jstr(w, "snapshot", "ok"), "ok") != 0)
+			printf("worker %" PRIu64 ": snapshot %s\n", ju64(w, "worker"),
+			       jstr(w, "snapshot", "?"));
+	}
+	printf("%" PRIu64 " message%s queued, %zu listed\n", queued,
+	       queued == 1 ? "" : "s", jlen(msgs));
+}
+
+/* The outcome of a queue action (the IDs the server took, as text unless
+ * JSON is asked for; the refused ones on stderr): 0, or
+ * EXIT_SERVER_ERROR when some IDs were refused. */
+static int print_queue_action(struct json_object *result, bool json)
+{
+	struct json_object *posted = jget(result, "posted");
+	struct json_object *refused = jget(result, "refused");
+
+	for (size_t i = 0; !json && i < jlen(posted); i++)
+		printf("%s: requested\n",
+		       json_object_get_string(json_object_array_get_idx(posted, i)));
+	for (size_t i = 0; i < jlen(refused); i++) {
+		struct json_object *r = json_object_array_get_idx(refused, i);
+
+		fprintf(stderr, "sluicectl: %s: %s\n", jstr(r, "id", "?"),
+			jstr(r, "reason", "refused"));
+	}
+	return jlen(refused) > 0 ? EXIT_SERVER_ERROR : 0;
+}
+
 static void print_json(struct json_object *result)
 {
 	printf("%s\n", json_object_to_json_string_ext(result,
@@ -517,10 +763,22 @@ static void print_json(struct json_object *result)
 		JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static void print_result(const struct options *o, struct json_object *result)
+/* Print RESULT; the exit status. */
+static int print_result(const struct options *o, struct json_object *result)
 {
+	if (strcmp(o->command, "queue") == 0 && o->nargs > 0) {
+		int rc = print_queue_action(result, o->json);
+
+		if (o->json)
+			print_json(result);
+		return rc;
+	}
 	if (o->json)
 		print_json(result);
+	else if (strcmp(o->command, "accepted") == 0)
+		print_accepted(result);
+	else if (strcmp(o->command, "queue") == 0)
+		print_queue(result);
 	else if (strcmp(o->command, "stats") == 0)
 		print_stats(result);
 	else if (strcmp(o->command, "status") == 0)
@@ -529,6 +787,7 @@ static void print_result(const struct options *o, struct json_object *result)
 		print_help(result);
 	else
 		print_json(result);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -546,7 +805,7 @@ int main(int argc, char **argv)
 			jstr(resp, "error", "the server reported an unspecified error"));
 		rc = EXIT_SERVER_ERROR;
 	} else {
-		print_result(&o, jget(resp, "result"));
+		rc = print_result(&o, jget(resp, "result"));
 	}
 	json_object_put(resp);
 	if (fflush(stdout) != 0) {

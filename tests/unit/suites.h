@@ -15,5 +15,8 @@ void test_spool_rec_register(void);
 void test_spool_register(void);
 void test_smtp_register(void);
 void test_smtp_parse_register(void);
+void test_queue_register(void);
+void test_track_register(void);
+void test_ctl_queue_register(void);
 
 #endif

@@ -41,6 +41,9 @@ int main(int argc, char **argv)
 	test_spool_register();
 	test_smtp_register();
 	test_smtp_parse_register();
+	test_queue_register();
+	test_track_register();
+	test_ctl_queue_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

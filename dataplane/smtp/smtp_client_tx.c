@@ -351,8 +351,8 @@ void cl_tx_reply(struct smtp_client *c, const struct cl_expect *e, uint64_t now)
 
 	switch ((enum cl_exp)e->kind) {
 	case EXP_RSET:
-		if (code / 100 != 2)
-			cl_fail_reply(c, true, now);
+		if (code / 100 != 2) /* commands may be in flight: no QUIT */
+			cl_fail_reply(c, false, now);
 		break;
 	case EXP_MAIL:
 		if (code / 100 != 2) {

@@ -15,5 +15,6 @@ void test_spool_rec_register(void);
 void test_spool_register(void);
 void test_smtp_register(void);
 void test_smtp_parse_register(void);
+void test_smtp_client_register(void);
 
 #endif

@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	test_spool_register();
 	test_smtp_register();
 	test_smtp_parse_register();
+	test_smtp_client_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

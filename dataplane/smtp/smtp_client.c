@@ -204,13 +204,13 @@ void cl_fail_reply(struct smtp_client *c, bool quit, uint64_t now)
 	};
 	char enh[16];
 
-	if (c->rp.enh[0] != '\0')
+	if (c->rp.code < 400)
+		snprintf(enh, sizeof(enh), "4.5.0"); /* out of protocol */
+	else if (c->rp.enh[0] != '\0')
 		snprintf(enh, sizeof(enh), "%s", c->rp.enh);
 	else
-		snprintf(enh, sizeof(enh), "%d.0.0",
-			 c->rp.code >= 500 ? 4 : smtp_reply_class(c->rp.code));
-	if (enh[0] == '5')
-		enh[0] = '4'; /* a connection-level refusal only defers */
+		snprintf(enh, sizeof(enh), "4.0.0");
+	enh[0] = '4'; /* a connection-level refusal only defers */
 	res.enh = enh;
 	fail_with(c, quit && c->rp.code != 421, now, &res);
 }

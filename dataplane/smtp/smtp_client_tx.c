@@ -22,11 +22,12 @@ static void report(struct smtp_client *c, unsigned i,
 	c->ops->rcpt_result(c->arg, i, res);
 }
 
+/* A 3xx where none belongs is a protocol error: it defers. */
 static enum smtp_rcpt_status status_of(int code)
 {
-	if (code < 400)
+	if (code / 100 == 2)
 		return SMTP_RCPT_DELIVERED;
-	return code < 500 ? SMTP_RCPT_DEFERRED : SMTP_RCPT_BOUNCED;
+	return code / 100 == 5 ? SMTP_RCPT_BOUNCED : SMTP_RCPT_DEFERRED;
 }
 
 /* The result a server reply (CODE, ENH, TEXT) gives. */
@@ -36,7 +37,9 @@ static void result_of(struct smtp_client_result *res, char *enh, size_t cap,
 	res->status = status_of(code);
 	res->remote = true;
 	res->code = code;
-	if (renh[0] != '\0')
+	if (code / 100 == 3)
+		snprintf(enh, cap, "4.5.0");
+	else if (renh[0] != '\0')
 		snprintf(enh, cap, "%s", renh);
 	else
 		snprintf(enh, cap, "%d.0.0", smtp_reply_class(code));
@@ -307,6 +310,11 @@ static void data_reply(struct smtp_client *c, uint64_t now)
 	if (c->rp.code == 354 && c->accepted > 0 && !c->tx_failed) {
 		c->step = ST_BODY;
 		cl_body_begin(c, now);
+		return;
+	}
+	if (c->rp.code / 100 == 2) {
+		cl_fail(c, false, now, "4.5.0 %s answered DATA with %d",
+			c->conf.peer_name, c->rp.code);
 		return;
 	}
 	if (c->rp.code == 354) {

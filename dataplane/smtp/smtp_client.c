@@ -216,7 +216,7 @@ void cl_fail_reply(struct smtp_client *c, bool quit, uint64_t now)
 }
 
 /* The session can take a message. */
-void cl_ready(struct smtp_client *c, uint64_t now)
+static void cl_ready(struct smtp_client *c, uint64_t now)
 {
 	c->phase = CL_IDLE;
 	if (c->msg_pending) {

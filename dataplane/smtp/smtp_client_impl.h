@@ -106,14 +106,11 @@ void cl_send_quit(struct smtp_client *c, uint64_t now);
 void cl_fail(struct smtp_client *c, bool quit, uint64_t now,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void cl_fail_reply(struct smtp_client *c, bool quit, uint64_t now);
-void cl_ready(struct smtp_client *c, uint64_t now);
 
 /* smtp_client_tx.c */
 void cl_tx_start(struct smtp_client *c, uint64_t now);
 void cl_tx_reply(struct smtp_client *c, const struct cl_expect *e, uint64_t now);
 void cl_tx_emit(struct smtp_client *c, uint64_t now);
-void cl_rcpt_local(struct smtp_client *c, unsigned i,
-		   enum smtp_rcpt_status st, const char *text);
 void cl_defer_all(struct smtp_client *c, const struct smtp_client_result *res);
 void cl_msg_finish(struct smtp_client *c, uint64_t now);
 

@@ -57,8 +57,8 @@ static void report_reply(struct smtp_client *c, unsigned i)
 }
 
 /* A local outcome: TEXT starts with the enhanced status code. */
-void cl_rcpt_local(struct smtp_client *c, unsigned i, enum smtp_rcpt_status st,
-		   const char *text)
+static void cl_rcpt_local(struct smtp_client *c, unsigned i,
+			  enum smtp_rcpt_status st, const char *text)
 {
 	struct smtp_client_result res = { .status = st, .text = text };
 	char enh[16];

@@ -651,6 +651,42 @@ static void test_transaction(void)
 	}
 }
 
+/* Replies out of protocol: they defer, never deliver. */
+static void test_out_of_protocol(void)
+{
+	opened(EHLO_MIN);
+	msg_set(1, BODY);
+	send_msg();
+	IO(OK, RCPT_0);
+	IO("354 huh\r\n", "");
+	LOG("0 T 4.5.0 354 huh\ndone\n");
+	CU_ASSERT_EQUAL(smtp_client_state(K.c), SMTP_CLIENT_IDLE);
+
+	opened(EHLO_MIN);
+	msg_set(1, BODY);
+	send_msg();
+	IO(OK, RCPT_0);
+	IO(OK, DATA_BODY);
+	IO("250 what\r\n", "");
+	LOG("0 T 4.5.0 local 4.5.0 smart.test answered DATA with 250\ndone\n");
+	CU_ASSERT_EQUAL(smtp_client_state(K.c), SMTP_CLIENT_CLOSED);
+
+	opened(EHLO_MIN);
+	msg_set(1, BODY);
+	send_msg();
+	IO(OK, RCPT_0);
+	IO(OK, DATA_BODY);
+	IO(GO, SENT_BODY);
+	IO("354 again\r\n", "");
+	LOG("0 T 4.5.0 354 again\ndone\n");
+
+	start(SMTP_TLS_NONE);
+	msg_set(1, BODY);
+	send_msg();
+	IO("250 not a greeting\r\n", "QUIT\r\n");
+	LOG("0 T 4.5.0 250 not a greeting\ndone\n");
+}
+
 static void test_multiline(void)
 {
 	opened(EHLO_MIN);
@@ -1451,6 +1487,7 @@ void test_smtp_client_register(void)
 		{"AUTH PLAIN and LOGIN", test_auth},
 		{"each reply at each transaction step", test_transaction},
 		{"multiline and garbage replies", test_multiline},
+		{"replies out of protocol", test_out_of_protocol},
 		{"pipelined replies split everywhere", test_pipelining},
 		{"452 recipient split", test_recipient_split},
 		{"dot-stuffing", test_dot_stuffing},

@@ -1,6 +1,6 @@
 /*
  * smtp_client_impl: the client session struct and the functions the
- * smtp_client source files share (core and opening, transaction, body).
+ * smtp_client source files share (core, opening, transaction, body).
  * Private to dataplane/smtp.
  */
 #ifndef SLUICE_DATAPLANE_SMTP_SMTP_CLIENT_IMPL_H
@@ -106,6 +106,12 @@ void cl_send_quit(struct smtp_client *c, uint64_t now);
 void cl_fail(struct smtp_client *c, bool quit, uint64_t now,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void cl_fail_reply(struct smtp_client *c, bool quit, uint64_t now);
+void cl_ready(struct smtp_client *c, uint64_t now);
+
+/* smtp_client_open.c */
+void cl_ehlo(struct smtp_client *c, uint64_t now);
+void cl_ehlo_line(struct smtp_client *c, const char *line);
+void cl_open_reply(struct smtp_client *c, enum cl_exp kind, uint64_t now);
 
 /* smtp_client_tx.c */
 void cl_tx_start(struct smtp_client *c, uint64_t now);

@@ -1438,7 +1438,7 @@ static void test_dsn_build(void)
 	CU_ASSERT_FATAL(len > 0);
 	CU_ASSERT_EQUAL_FATAL(mime_parts(buf, (size_t)len, parts, 4), 3);
 	FIELD_IS(parts[2].hdr, parts[2].hlen, "Content-Type", "text/rfc822-headers");
-	CU_ASSERT_EQUAL(parts[2].blen, strstr(orig, "\r\n\r\n") + 4 - orig);
+	CU_ASSERT_EQUAL(parts[2].blen, (size_t)(strstr(orig, "\r\n\r\n") + 4 - orig));
 	CU_ASSERT_EQUAL(ds_groups(&parts[1], g, 4), 3);
 	char want[1200];
 	snprintf(want, sizeof(want), "smtp; %s", longdiag);

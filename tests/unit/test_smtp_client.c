@@ -801,6 +801,41 @@ static void test_pipelining(void)
 	LOG("0 B 5.1.1 550 5.1.1 no\ndone\n");
 }
 
+/* A group larger than the output buffer goes out as it drains. */
+static void test_large_group(void)
+{
+	static char replies[SMTP_CLIENT_RCPT_MAX * 8 + 64];
+	size_t n = 0;
+	const char *p;
+	unsigned rcpts = 0;
+
+	opened(EHLO_PIPE);
+	msg_set(SMTP_CLIENT_RCPT_MAX, BODY);
+	send_msg();
+	CU_ASSERT(K.out_len > SMTP_CLIENT_OUT_CAP);
+	CU_ASSERT_NSTRING_EQUAL(K.out, MAIL_A RCPT_0 RCPT_1, strlen(MAIL_A RCPT_0 RCPT_1));
+	for (p = K.out; (p = strstr(p, "RCPT TO:<")) != NULL; p++)
+		rcpts++;
+	CU_ASSERT_EQUAL(rcpts, SMTP_CLIENT_RCPT_MAX);
+	CU_ASSERT_STRING_EQUAL(K.out + K.out_len - strlen("RCPT TO:<r999@example.net>\r\n" DATA_BODY),
+			       "RCPT TO:<r999@example.net>\r\n" DATA_BODY);
+	K.out_len = 0;
+	n += (size_t)sprintf(replies + n, "250 ok\r\n");
+	for (unsigned i = 0; i < SMTP_CLIENT_RCPT_MAX; i++)
+		n += (size_t)sprintf(replies + n, i == 7 ? "550 no\r\n" : "250 ok\r\n");
+	sprintf(replies + n, "354 go\r\n");
+	IO(replies, SENT_BODY);
+	LOG("7 B 5.0.0 550 no\n");
+	IO("250 all\r\n", "");
+	CU_ASSERT_EQUAL(K.done, 1);
+	rcpts = 0;
+	for (p = K.log; (p = strstr(p, " D 2.0.0 250 all\n")) != NULL; p++)
+		rcpts++;
+	CU_ASSERT_EQUAL(rcpts, SMTP_CLIENT_RCPT_MAX - 1);
+	K.msg.nrcpt = SMTP_CLIENT_RCPT_MAX + 1;
+	CU_ASSERT_EQUAL(smtp_client_send(K.c, &K.msg, K.now), -EINVAL);
+}
+
 static void test_recipient_split(void)
 {
 	opened(EHLO_PIPE);
@@ -1489,6 +1524,7 @@ void test_smtp_client_register(void)
 		{"multiline and garbage replies", test_multiline},
 		{"replies out of protocol", test_out_of_protocol},
 		{"pipelined replies split everywhere", test_pipelining},
+		{"a group larger than the output buffer", test_large_group},
 		{"452 recipient split", test_recipient_split},
 		{"dot-stuffing", test_dot_stuffing},
 		{"BDAT", test_bdat},

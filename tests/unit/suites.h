@@ -18,5 +18,6 @@ void test_smtp_parse_register(void);
 void test_queue_register(void);
 void test_track_register(void);
 void test_ctl_queue_register(void);
+void test_smtp_client_register(void);
 
 #endif

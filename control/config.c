@@ -922,6 +922,7 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 {
 	static const char *const keys[] = {"eal", "control", "worker", "ports",
 					   "arp", "mbufs", "tcp", "diag", "smtp", "spool",
+					   "relay",
 					   NULL};
 	int rc;
 
@@ -934,7 +935,8 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 	    (rc = conf_load_tcp(ld, root, out)) < 0 ||
 	    (rc = conf_load_diag(ld, root, out)) < 0 ||
 	    (rc = conf_load_smtp(ld, root, out)) < 0 ||
-	    (rc = conf_load_spool(ld, root, out)) < 0)
+	    (rc = conf_load_spool(ld, root, out)) < 0 ||
+	    (rc = conf_load_relay(ld, root, out)) < 0)
 		return rc;
 	return conf_get_uint(ld, root, "mbufs", 1023, 1048575, 8191, &out->mbufs, NULL);
 }

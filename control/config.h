@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/config_relay.h"
 #include "dataplane/tcp/tcp.h"
 #include "drivers/impair.h"
 
@@ -102,6 +103,7 @@ struct conf {
 	struct conf_diag diag;
 	struct conf_smtp smtp;
 	struct conf_spool spool;
+	struct conf_relay relay;
 };
 
 /*

@@ -19,5 +19,6 @@ void test_queue_register(void);
 void test_track_register(void);
 void test_ctl_queue_register(void);
 void test_smtp_client_register(void);
+void test_relay_conf_register(void);
 
 #endif

@@ -470,7 +470,7 @@ static void test_smtp_spool(void)
 static void test_unknown_keys(void)
 {
 	EXPECT_ERR(with_tail("mbuf = 4096;\n"), L_TAIL(2), "mbuf",
-		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag, smtp, spool)");
+		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag, smtp, spool, relay)");
 	EXPECT_ERR(with_tail("arp = {\n  timeout = 30;\n  retry = 100;\n};\n"),
 		   L_TAIL(2) + 2, "arp.retry",
 		   "unknown key (expected one of: timeout, retry_ms, retries, pending, entries)");

@@ -1,0 +1,111 @@
+/*
+ * relay: one worker's delivery to the smart hosts (design.md §1, issue 6).
+ * Owns the worker's relay connections (TCP, TLS and an SMTP client engine
+ * each), the envelopes of the messages it has to deliver, the messages in
+ * an attempt, and each smart host's "down" time.  Each poll it takes due
+ * messages from the delivery queue while it has room, routes them
+ * (relay_route.h), opens or reuses a connection to the chosen smart host,
+ * streams the body from the spool, and records each recipient's result in
+ * the queue, the spool and the tracking ring.  A connection failure before
+ * any reply about the message (refused, timed out, greeting, TLS) marks the
+ * host down for host_down_s and tries the route's next host in the same
+ * attempt; replies (2xx, 4xx, 5xx) end the attempt.
+ *
+ * struct relay_shared is built on the control plane (TLS contexts, AUTH
+ * credentials read from their files) and shared read-only by the workers.
+ */
+#ifndef SLUICE_DATAPLANE_RELAY_H
+#define SLUICE_DATAPLANE_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/config.h"
+#include "dataplane/smtp/smtp_client.h"
+
+struct net_ctx;
+struct queue;
+struct queue_conf;
+struct spool;
+struct spool_env;
+struct tcp_stack;
+struct tls_ctx;
+struct track_ring;
+struct wlog;
+
+struct relay_shared {
+	const struct conf_relay *conf;
+	const char *helo;                          /* EHLO name: smtp.hostname */
+	struct tls_ctx *tls[CONF_RELAY_HOSTS];     /* NULL for tls = "none" */
+	struct {
+		char user[SMTP_CLIENT_CRED_MAX + 1];   /* "" = no AUTH */
+		char pass[SMTP_CLIENT_CRED_MAX + 1];
+	} auth[CONF_RELAY_HOSTS];
+};
+
+/* Control plane, before the workers start: TLS client contexts and the
+ * AUTH files ("user:password" on the first line).  0, or a negative errno
+ * with the reason in ERR. */
+int relay_shared_init(struct relay_shared *sh, const struct conf *conf,
+		      char *err, size_t errlen);
+void relay_shared_fini(struct relay_shared *sh);
+
+/* The queue's retry schedule and lifetime from the relay section. */
+void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q);
+
+struct relay_stats {
+	uint64_t conns;        /* connections opened */
+	uint64_t conn_fail;    /* closed before any reply about a message */
+	uint64_t failovers;    /* messages moved to the route's next host */
+	uint64_t sent, deferred, bounced;   /* recipients */
+	uint64_t no_env;       /* due messages whose envelope was never added */
+	uint64_t env_nomem;
+};
+
+struct relay_env;
+struct relay_msg;
+struct relay_conn;
+
+#define RELAY_ENV_BUCKETS 4096
+
+struct relay {
+	const struct relay_shared *sh;
+	struct tcp_stack *tcp;
+	const struct net_ctx *net;
+	struct spool *spool;
+	struct queue *queue;
+	struct track_ring *track;
+	struct wlog *log;
+	unsigned worker;
+	const uint64_t *now;
+	uint32_t rr;                                /* round-robin counter */
+	uint64_t down_until[CONF_RELAY_HOSTS];
+	unsigned nb_conns;                          /* conf max_conns slots */
+	struct relay_conn *conns;
+	struct relay_msg *msgs;                     /* one per slot */
+	struct relay_msg *free_msgs;
+	struct relay_msg *waiting;                  /* popped, waiting for a host */
+	struct relay_env *env[RELAY_ENV_BUCKETS];   /* by queue ID */
+	struct relay_stats stats;
+};
+
+/* Allocates the connection slots and engines (init time).  0 or -ENOMEM. */
+int relay_init(struct relay *r, const struct relay_shared *sh,
+	       struct tcp_stack *tcp, const struct net_ctx *net,
+	       struct spool *sp, struct queue *q, struct track_ring *track,
+	       struct wlog *log, unsigned worker, const uint64_t *now);
+/* Resets the connections and frees everything. */
+void relay_fini(struct relay *r);
+
+/* The envelope of message QID, taken when it is added to the queue (on
+ * commit and on recovery): the relay keeps a copy until the message is
+ * finished.  0, -EEXIST or -ENOMEM. */
+int relay_env_add(struct relay *r, uint64_t qid, const struct spool_env *env);
+/* Forget QID's envelope (the operator deleted the message). */
+void relay_env_del(struct relay *r, uint64_t qid);
+
+/* Each loop round: start due messages, run timers, close idle connections. */
+void relay_poll(struct relay *r);
+
+#endif

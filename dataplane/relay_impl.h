@@ -1,0 +1,86 @@
+/*
+ * relay_impl: what relay.c (messages, envelopes, results) and
+ * relay_conn.c (one connection: TCP, TLS, the SMTP client engine) share.
+ * Internal to the relay module.
+ */
+#ifndef SLUICE_DATAPLANE_RELAY_IMPL_H
+#define SLUICE_DATAPLANE_RELAY_IMPL_H
+
+#include "dataplane/relay.h"
+#include "dataplane/track.h"
+
+/* A copy of a queued message's envelope: one allocation, strings after
+ * the recipients. */
+struct relay_env {
+	struct relay_env *next;          /* hash chain */
+	uint64_t qid;
+	const char *sender;              /* "" for the null reverse path */
+	const char *envid;               /* NULL when absent */
+	enum smtp_ret ret;
+	bool body_8bit, smtputf8;
+	uint32_t nrcpt;
+	struct smtp_client_rcpt rcpt[];
+};
+
+/* A message in an attempt. */
+struct relay_msg {
+	struct relay_msg *next;          /* free or waiting list */
+	struct spool_msg *sm;
+	uint64_t qid;
+	struct relay_env *env;
+	uint8_t order[CONF_RELAY_ROUTE_HOSTS];   /* hosts to try */
+	unsigned nb_order, at;           /* order[at] is the current host */
+	unsigned n;                      /* recipients in this attempt */
+	bool replied;                    /* a result other than "deferred, the
+					    connection failed" */
+	char reason[TRACK_TEXT_MAX];     /* the last deferral */
+	/* relay_poll() clears what is above */
+	uint32_t idx[SMTP_CLIENT_RCPT_MAX];      /* engine index → envelope index */
+	struct smtp_client_rcpt list[SMTP_CLIENT_RCPT_MAX];
+	uint8_t deferred[SMTP_CLIENT_RCPT_MAX];  /* 1: deferred in this attempt */
+};
+
+enum relay_conn_state { RC_FREE, RC_CONNECTING, RC_OPEN, RC_CLOSING };
+
+#define RELAY_PLAIN_MAX 4096
+#define RELAY_IDLE_US   2000000      /* an idle connection is QUIT after this */
+#define RELAY_LINGER_US 10000000     /* after QUIT, wait this long for the FIN */
+
+struct relay_conn {
+	struct relay *r;
+	enum relay_conn_state st;
+	unsigned host;
+	struct tcp_conn *tcp;
+	struct tls_conn *tls;
+	bool handshaking, peer_closed, rx_blocked, engine, fin_sent;
+	struct smtp_client *smtp;
+	void *smtp_mem;
+	struct relay_msg *msg;
+	uint32_t msgs;                   /* messages handed to this connection */
+	uint64_t idle_since, close_by;
+	size_t plain_len;                /* decrypted, not yet taken by the engine */
+	uint8_t plain[RELAY_PLAIN_MAX];
+	/* the body window handed to the engine */
+	uint64_t buf_off;
+	size_t buf_len;
+	bool reading;                    /* a spool read into buf is in flight */
+	bool read_again;                 /* the spool was busy: resume next poll */
+	uint8_t buf[SMTP_CLIENT_CHUNK];
+};
+
+/* relay_conn.c */
+int relay_conn_open(struct relay *r, struct relay_conn *c, unsigned host);
+/* Hand C's engine the message C->msg. */
+int relay_conn_send(struct relay_conn *c);
+void relay_conn_poll(struct relay_conn *c);
+void relay_conn_reset(struct relay_conn *c);
+
+/* relay.c: the engine's callbacks end here */
+void relay_rcpt_result(struct relay_conn *c, unsigned idx,
+		       const struct smtp_client_result *res);
+void relay_msg_done(struct relay_conn *c);
+/* The connection is gone with C->msg still unsent (no engine, or the
+ * engine already reported): fail over or end the attempt. */
+void relay_conn_lost(struct relay_conn *c, const char *why);
+
+#endif

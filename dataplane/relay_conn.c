@@ -306,17 +306,17 @@ int relay_conn_send(struct relay_conn *c)
 {
 	struct relay_msg *m = c->msg;
 	const struct relay_env *e = m->env;
-	struct smtp_client_msg sm = {
-		.from = e->sender, .rcpt = m->list, .nrcpt = m->n,
-		.size = spool_msg_size(m->sm), .body_8bit = e->body_8bit,
-		.smtputf8 = e->smtputf8, .ret = e->ret, .envid = e->envid,
-	};
 	int rc;
 
 	c->msgs++;
 	c->buf_len = 0;
 	c->read_again = false;
-	rc = smtp_client_send(c->smtp, &sm, now(c));
+	m->cm = (struct smtp_client_msg){
+		.from = e->sender, .rcpt = m->list, .nrcpt = m->n,
+		.size = spool_msg_size(m->sm), .body_8bit = e->body_8bit,
+		.smtputf8 = e->smtputf8, .ret = e->ret, .envid = e->envid,
+	};
+	rc = smtp_client_send(c->smtp, &m->cm, now(c));
 	pump(c);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct relay_msg {
 	bool replied;                    /* a result other than "deferred, the
 					    connection failed" */
 	char reason[TRACK_TEXT_MAX];     /* the last deferral */
+	struct smtp_client_msg cm;       /* what the engine is given */
 	/* relay_poll() clears what is above */
 	uint32_t idx[SMTP_CLIENT_RCPT_MAX];      /* engine index → envelope index */
 	struct smtp_client_rcpt list[SMTP_CLIENT_RCPT_MAX];

@@ -20,5 +20,6 @@ void test_track_register(void);
 void test_ctl_queue_register(void);
 void test_smtp_client_register(void);
 void test_relay_conf_register(void);
+void test_relay_register(void);
 
 #endif

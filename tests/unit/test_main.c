@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 	test_ctl_queue_register();
 	test_smtp_client_register();
 	test_relay_conf_register();
+	test_relay_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -1,0 +1,394 @@
+/*
+ * test_relay: the relay module (dataplane/relay*.c) in one process — a
+ * real spool in a temporary directory, a delivery queue, a tracking ring,
+ * and two TCP stacks joined by the test link (tcp_harness): the relay's on
+ * side A, a scripted SMTP server on side B.  Checks that a message reaches
+ * the server with its body intact (dot-stuffing undone), that each
+ * recipient's reply ends up in the queue and the tracking events, that a
+ * smart host refusing connections fails over to the next cost, that a 4xx
+ * defers and the retry delivers, and that the relay QUITs, waits for the
+ * 221 and leaves TIME_WAIT to the server.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/net/net.h"
+#include "dataplane/queue/queue.h"
+#include "dataplane/relay.h"
+#include "dataplane/spool/spool.h"
+#include "dataplane/track.h"
+#include "dataplane/wlog.h"
+#include "tests/unit/suites.h"
+#include "tests/unit/tcp_harness.h"
+
+/* ---- the scripted server -------------------------------------------------- */
+
+struct srv;
+
+/* One connection to the server. */
+struct srv_conn {
+	struct srv *s;
+	struct tcp_conn *c;
+	char line[2048];
+	size_t llen;
+	bool data;
+};
+
+struct srv {
+	struct srv_conn conn[8];
+	char body[16384];
+	size_t blen;
+	const char *mail_reply;      /* NULL: 250 */
+	unsigned conns, msgs, quits, closed;
+};
+
+static void say(struct srv_conn *sc, const char *text)
+{
+	tcp_send(sc->c, text, strlen(text));
+}
+
+static void srv_line(struct srv_conn *sc)
+{
+	struct srv *s = sc->s;
+	const char *l = sc->line;
+
+	if (sc->data) {
+		if (strcmp(l, ".\r\n") == 0) {
+			sc->data = false;
+			s->msgs++;
+			say(sc, "250 2.0.0 Ok: queued as SINK1\r\n");
+			return;
+		}
+		if (l[0] == '.')
+			l++;
+		if (s->blen + strlen(l) < sizeof(s->body)) {
+			memcpy(s->body + s->blen, l, strlen(l));
+			s->blen += strlen(l);
+		}
+		return;
+	}
+	if (strncmp(l, "EHLO", 4) == 0)
+		say(sc, "250-sink\r\n250 8BITMIME\r\n");
+	else if (strncmp(l, "MAIL", 4) == 0)
+		say(sc, s->mail_reply ? s->mail_reply : "250 2.1.0 Ok\r\n");
+	else if (strncmp(l, "RCPT", 4) == 0)
+		say(sc, strstr(l, "bad@") ? "550 5.1.1 no such user\r\n" : "250 2.1.5 Ok\r\n");
+	else if (strncmp(l, "DATA", 4) == 0) {
+		sc->data = true;
+		s->blen = 0;
+		say(sc, "354 go ahead\r\n");
+	} else if (strncmp(l, "RSET", 4) == 0)
+		say(sc, "250 2.0.0 Ok\r\n");
+	else if (strncmp(l, "QUIT", 4) == 0) {
+		s->quits++;
+		say(sc, "221 2.0.0 Bye\r\n");
+		tcp_close(sc->c);
+	} else
+		say(sc, "502 5.5.2 what\r\n");
+}
+
+static size_t srv_recv(struct tcp_conn *c, void *arg, const uint8_t *d, size_t len)
+{
+	struct srv_conn *sc = arg;
+
+	(void)c;
+	for (size_t i = 0; i < len; i++) {
+		if (sc->llen + 1 < sizeof(sc->line))
+			sc->line[sc->llen++] = (char)d[i];
+		if (d[i] == '\n') {
+			sc->line[sc->llen] = '\0';
+			srv_line(sc);
+			sc->llen = 0;
+		}
+	}
+	return len;
+}
+
+static void srv_event(struct tcp_conn *c, void *arg, enum tcp_event ev, int err)
+{
+	struct srv_conn *sc = arg;
+
+	(void)err;
+	if (ev == TCP_EV_PEER_CLOSED)
+		tcp_close(c);
+	if (ev == TCP_EV_CLOSED) {
+		sc->s->closed++;
+		sc->c = NULL;
+	}
+}
+
+static const struct tcp_ops srv_ops = {.recv = srv_recv, .event = srv_event};
+
+static int srv_accept(void *arg, struct tcp_conn *c, const struct tcp_ops **ops,
+		      void **oarg)
+{
+	struct srv *s = arg;
+	struct srv_conn *sc = NULL;
+
+	for (unsigned i = 0; i < 8 && sc == NULL; i++)
+		if (s->conn[i].c == NULL)
+			sc = &s->conn[i];
+	if (sc == NULL)
+		return -ENOBUFS;
+	*sc = (struct srv_conn){.s = s, .c = c};
+	s->conns++;
+	*ops = &srv_ops;
+	*oarg = sc;
+	say(sc, "220 sink ESMTP\r\n");
+	return 0;
+}
+
+/* ---- the fixture ----------------------------------------------------------------- */
+
+static struct rte_mempool *pool;
+
+struct fix {
+	struct harness h;
+	char dir[64];
+	struct spool *sp;
+	struct queue *q;
+	struct track_ring track;
+	struct wlog log;
+	struct net_ctx net;
+	struct conf conf;
+	struct relay_shared sh;
+	struct relay r;
+	struct srv srv;
+	int committed;
+};
+
+static const char CONF_TEXT[] =
+	"eal = [\"--no-huge\"]; control = { socket = \"/run/sl.sock\"; };\n"
+	"ports = ({ name = \"in\"; device = \"net_tap0\"; address = \"10.0.0.1/24\"; });\n"
+	"relay = { smart_hosts = (\n"
+	"  { name = \"down\"; host = \"10.0.0.2\"; port = 24; cost = 5; tls = \"none\"; },\n"
+	"  { name = \"up\"; host = \"10.0.0.2\"; port = 25; cost = 10; tls = \"none\"; });\n"
+	"  routes = ({ domain = \"*\"; hosts = [\"down\", \"up\"]; });\n"
+	"  retry_s = [2]; lifetime_s = 60; host_down_s = 30; max_conns = 2; };\n";
+
+/* Spool, queue and relay work every step of the clock. */
+static bool drive(void *arg)
+{
+	struct fix *f = arg;
+
+	spool_poll(f->sp, f->h.now);
+	relay_poll(&f->r);
+	return false;
+}
+
+static void run(struct fix *f, uint64_t us)
+{
+	h_run_until(&f->h, us, drive, f);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void on_end(void *arg, struct spool_msg *m, int err)
+{
+	struct fix *f = arg;
+
+	(void)m;
+	f->committed = err == 0 ? 1 : -1;
+}
+
+#define S(x) {.p = (x), .len = sizeof(x) - 1}
+
+static const char BODY[] =
+	"Received: from exch01 by sluice; Fri, 27 Nov 2026 04:00:00 +0000\r\n"
+	"Subject: relay test\r\n"
+	"\r\n"
+	".a line that starts with a dot\r\n"
+	"the end\r\n";
+
+/* Accept one message to a@example.com and bad@example.com, queued. */
+static uint64_t accept_msg(struct fix *f)
+{
+	static struct spool_rcpt rcpt[] = {{.addr = S("a@example.com")},
+					   {.addr = S("bad@example.com")}};
+	struct spool_env env = {.client_family = 4, .client_addr = {198, 18, 0, 2},
+				.helo = S("exch01"), .sender = S("news@corp.example"),
+				.nrcpt = 2, .rcpt = rcpt};
+	struct spool_msg *m;
+	uint64_t qid;
+
+	f->committed = 0;
+	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(f->sp, &env, f->h.now, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_msg_append(m, BODY, sizeof(BODY) - 1), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_msg_end(m, on_end, f), 0);
+	for (int i = 0; i < 20000 && f->committed == 0; i++) {
+		f->h.now += 100;
+		spool_poll(f->sp, f->h.now);
+		usleep(50);
+	}
+	CU_ASSERT_EQUAL_FATAL(f->committed, 1);
+	qid = spool_msg_qid(m);
+	CU_ASSERT_EQUAL_FATAL(relay_env_add(&f->r, qid, &env), 0);
+	CU_ASSERT_EQUAL_FATAL(queue_add(f->q, &(struct queue_add){
+		.msg = m, .qid = qid, .arrival_us = f->h.now, .size = spool_msg_size(m),
+		.nrcpt = 2, .sender = "news@corp.example"}, f->h.now), 0);
+	return qid;
+}
+
+static void setup(struct fix *f)
+{
+	struct tcp_stack_conf tc = TCP_STACK_CONF_DEFAULT;
+	struct spool_conf sc;
+	struct queue_conf qc;
+	char err[CONF_ERR_LEN];
+
+	memset(f, 0, sizeof(*f));
+	CU_ASSERT_EQUAL_FATAL(conf_load_string(CONF_TEXT, "t.conf", &f->conf, err,
+					       sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(h_init(&f->h, pool, &tc, NULL, NULL), 0);
+	strcpy(f->dir, "/tmp/sluice-relay-XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(f->dir));
+	spool_conf_defaults(&sc, f->dir, 3);
+	sc.seg_size = 128u << 10;
+	sc.block_size = 16u << 10;
+	sc.seg_initial = 1;
+	sc.seg_max = 2;
+	sc.blocks = 4;
+	CU_ASSERT_EQUAL_FATAL(spool_open(&sc, f->h.now, NULL, NULL, &f->sp), 0);
+	queue_conf_defaults(&qc);
+	relay_queue_conf(&f->conf.relay, &qc);
+	CU_ASSERT_EQUAL_FATAL(queue_create(&qc, &f->q), 0);
+	CU_ASSERT_EQUAL_FATAL(track_ring_init(&f->track, 240, SOCKET_ID_ANY, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(wlog_init(&f->log, 240, SOCKET_ID_ANY), 0);
+	f->net.nb_ifaces = 1;
+	f->net.iface[0].addr = H_ADDR_A;
+	f->net.iface[0].mask = 0xffffff00u;
+	CU_ASSERT_EQUAL_FATAL(relay_shared_init(&f->sh, &f->conf, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(relay_init(&f->r, &f->sh, f->h.side[0].s, &f->net, f->sp,
+					 f->q, &f->track, &f->log, 0, &f->h.now), 0);
+	CU_ASSERT_EQUAL_FATAL(tcp_listen(f->h.side[1].s, H_ADDR_B, 25, srv_accept,
+					 &f->srv), 0);
+}
+
+static void teardown(struct fix *f)
+{
+	relay_fini(&f->r);
+	relay_shared_fini(&f->sh);
+	wlog_fini(&f->log);
+	track_ring_fini(&f->track);
+	queue_destroy(f->q);
+	spool_close(f->sp);
+	h_fini(&f->h);
+	conf_free(&f->conf);
+	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The tracking events so far: how many of TYPE, and the text of the last. */
+static unsigned events(struct fix *f, unsigned *count, char texts[][TRACK_TEXT_MAX])
+{
+	struct track_event ev[16];
+	unsigned n = track_take(&f->track, ev, 16);
+
+	for (unsigned i = 0; i < n; i++) {
+		count[ev[i].type]++;
+		strcpy(texts[ev[i].type], ev[i].text);
+	}
+	return n;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_deliver_failover_quit(void)
+{
+	static struct fix f;
+	unsigned count[TRACK__MAX] = {0};
+	char texts[TRACK__MAX][TRACK_TEXT_MAX];
+	struct queue_info qi;
+	uint64_t qid;
+
+	setup(&f);
+	qid = accept_msg(&f);
+	run(&f, 1000000);
+	/* port 24 refuses: the message went on to the cost-10 host */
+	CU_ASSERT_EQUAL(f.r.stats.failovers, 1);
+	CU_ASSERT_EQUAL(f.r.stats.conn_fail, 1);
+	CU_ASSERT_EQUAL(f.srv.conns, 1);
+	CU_ASSERT_EQUAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(f.srv.blen, sizeof(BODY) - 1);
+	CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 && memcmp(f.srv.body, BODY, f.srv.blen) == 0);
+	CU_ASSERT_EQUAL(f.r.stats.sent, 1);
+	CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
+	/* one sent, one bounced: the message is finished and gone */
+	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+	CU_ASSERT_EQUAL(queue_stats(f.q)->finished, 1);
+	events(&f, count, texts);
+	CU_ASSERT_EQUAL(count[TRACK_RELAYED], 1);
+	CU_ASSERT_STRING_EQUAL(texts[TRACK_RELAYED], "250 2.0.0 Ok: queued as SINK1");
+	CU_ASSERT_EQUAL(count[TRACK_BOUNCED], 1);
+	CU_ASSERT_STRING_EQUAL(texts[TRACK_BOUNCED], "550 5.1.1 no such user");
+	/* idle: QUIT, the 221, the server closes first, then we do */
+	run(&f, 5000000);
+	CU_ASSERT_EQUAL(f.srv.quits, 1);
+	CU_ASSERT_EQUAL(f.srv.closed, 1);
+	CU_ASSERT_EQUAL(tcp_stack_stats(f.h.side[0].s)->time_wait, 0);
+	teardown(&f);
+}
+
+static void test_defer_then_retry(void)
+{
+	static struct fix f;
+	unsigned count[TRACK__MAX] = {0};
+	char texts[TRACK__MAX][TRACK_TEXT_MAX];
+	struct queue_info qi;
+	uint64_t qid;
+
+	setup(&f);
+	f.srv.mail_reply = "451 4.3.0 try again later\r\n";
+	qid = accept_msg(&f);
+	run(&f, 1000000);
+	CU_ASSERT_EQUAL(f.srv.msgs, 0);
+	CU_ASSERT_EQUAL_FATAL(queue_get(f.q, qid, &qi), 0);
+	CU_ASSERT_EQUAL(qi.state, QUEUE_DEFERRED);
+	CU_ASSERT_EQUAL(qi.pending, 2);
+	CU_ASSERT_STRING_EQUAL(qi.reply, "451 4.3.0 try again later");
+	events(&f, count, texts);
+	CU_ASSERT_EQUAL(count[TRACK_DEFERRED], 2);
+	/* the server recovers; the retry (2 s) delivers */
+	f.srv.mail_reply = NULL;
+	run(&f, 3000000);
+	CU_ASSERT_EQUAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+	CU_ASSERT_EQUAL(f.r.stats.sent, 1);
+	CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
+	run(&f, 5000000);
+	teardown(&f);
+}
+
+static int suite_init(void)
+{
+	pool = rte_pktmbuf_pool_create("test_relay", 4095, 256, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	return pool == NULL ? -1 : 0;
+}
+
+static int suite_fini(void)
+{
+	rte_mempool_free(pool);
+	return 0;
+}
+
+void test_relay_register(void)
+{
+	CU_pSuite s = CU_add_suite("relay", suite_init, suite_fini);
+
+	if (s == NULL)
+		return;
+	CU_add_test(s, "delivery, failover, bounce, QUIT", test_deliver_failover_quit);
+	CU_add_test(s, "4xx defers, the retry delivers", test_defer_then_retry);
+}

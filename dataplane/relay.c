@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay_impl.h"
@@ -168,20 +167,12 @@ _Static_assert(SPOOL_NOTIFY_NEVER == SMTP_NOTIFY_NEVER &&
 
 /* ---- tracking ----------------------------------------------------------------- */
 
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void track(struct relay *r, enum track_type type, const struct relay_msg *m,
 		  unsigned host, const char *rcpt, const char *text)
 {
 	struct track_event ev;
 
-	track_event_init(&ev, type, wall_us(), m->qid);
+	track_event_init(&ev, type, *r->wall, m->qid);
 	ev.size = spool_msg_size(m->sm);
 	ev.nrcpt = rcpt ? 1 : 0;
 	if (m->env != NULL)
@@ -202,19 +193,19 @@ static void track(struct relay *r, enum track_type type, const struct relay_msg 
 
 int relay_init(struct relay *r, const struct relay_shared *sh,
 	       struct tcp_stack *tcp, const struct net_ctx *net,
-	       struct spool *sp, struct queue *q, struct track_ring *track,
-	       struct wlog *log, unsigned worker, const uint64_t *now)
+	       struct queue *q, struct track_ring *track, struct wlog *log,
+	       unsigned worker, const uint64_t *now, const uint64_t *wall)
 {
 	memset(r, 0, sizeof(*r));
 	r->sh = sh;
 	r->tcp = tcp;
 	r->net = net;
-	r->spool = sp;
 	r->queue = q;
 	r->track = track;
 	r->log = log;
 	r->worker = worker;
 	r->now = now;
+	r->wall = wall;
 	r->rr = worker;
 	if (sh->conf->nb_hosts == 0)
 		return 0;
@@ -277,7 +268,7 @@ static void attempt_end(struct relay *r, struct relay_msg *m, unsigned host)
 			track(r, TRACK_DEFERRED, m, host, m->list[i].addr, m->reason);
 			r->stats.deferred++;
 		}
-	rc = queue_attempt_end(r->queue, m->qid, *r->now,
+	rc = queue_attempt_end(r->queue, m->qid, *r->wall,
 			       m->reason[0] ? m->reason : NULL, &sm);
 	if (rc == QUEUE_END_FINISHED || rc == QUEUE_END_EXPIRED) {
 		if (rc == QUEUE_END_EXPIRED)
@@ -483,7 +474,7 @@ void relay_poll(struct relay *r)
 		struct spool_msg *sm;
 		uint64_t qid;
 
-		if (queue_pop_due(r->queue, *r->now, &sm, &qid) != 1)
+		if (queue_pop_due(r->queue, *r->wall, &sm, &qid) != 1)
 			break;
 		m = r->free_msgs;
 		r->free_msgs = m->next;

@@ -27,7 +27,6 @@
 struct net_ctx;
 struct queue;
 struct queue_conf;
-struct spool;
 struct spool_env;
 struct tcp_stack;
 struct tls_ctx;
@@ -73,12 +72,12 @@ struct relay {
 	const struct relay_shared *sh;
 	struct tcp_stack *tcp;
 	const struct net_ctx *net;
-	struct spool *spool;
 	struct queue *queue;
 	struct track_ring *track;
 	struct wlog *log;
 	unsigned worker;
-	const uint64_t *now;
+	const uint64_t *now;                        /* TSC µs: TCP, SMTP, hosts */
+	const uint64_t *wall;                       /* µs since the epoch: queue, events */
 	uint32_t rr;                                /* round-robin counter */
 	uint64_t down_until[CONF_RELAY_HOSTS];
 	unsigned nb_conns;                          /* conf max_conns slots */
@@ -90,11 +89,14 @@ struct relay {
 	struct relay_stats stats;
 };
 
-/* Allocates the connection slots and engines (init time).  0 or -ENOMEM. */
+/* Allocates the connection slots and engines (init time; before the
+ * spool's recovery, which adds envelopes).  NOW is the worker's clock
+ * for TCP and SMTP timers, WALL the wall clock the queue runs on (both
+ * µs, updated every loop round).  0 or -ENOMEM. */
 int relay_init(struct relay *r, const struct relay_shared *sh,
 	       struct tcp_stack *tcp, const struct net_ctx *net,
-	       struct spool *sp, struct queue *q, struct track_ring *track,
-	       struct wlog *log, unsigned worker, const uint64_t *now);
+	       struct queue *q, struct track_ring *track, struct wlog *log,
+	       unsigned worker, const uint64_t *now, const uint64_t *wall);
 /* Resets the connections and frees everything. */
 void relay_fini(struct relay *r);
 

@@ -270,8 +270,8 @@ static void setup(struct fix *f)
 	f->net.iface[0].addr = H_ADDR_A;
 	f->net.iface[0].mask = 0xffffff00u;
 	CU_ASSERT_EQUAL_FATAL(relay_shared_init(&f->sh, &f->conf, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(relay_init(&f->r, &f->sh, f->h.side[0].s, &f->net, f->sp,
-					 f->q, &f->track, &f->log, 0, &f->h.now), 0);
+	CU_ASSERT_EQUAL_FATAL(relay_init(&f->r, &f->sh, f->h.side[0].s, &f->net, f->q,
+					 &f->track, &f->log, 0, &f->h.now, &f->h.now), 0);
 	CU_ASSERT_EQUAL_FATAL(tcp_listen(f->h.side[1].s, H_ADDR_B, 25, srv_accept,
 					 &f->srv), 0);
 }

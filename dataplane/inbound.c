@@ -312,9 +312,10 @@ void inbound_free(struct inbound_session *s)
 	struct inbound *in = s->in;
 	const struct smtp_server_counters *k = smtp_server_counters(s->smtp);
 
+	smtp_server_abort(s->smtp);         /* tx_end(ABORTED) drops s->msg */
 	if (s->msg != NULL)
 		spool_msg_abort(s->msg);
-	smtp_server_abort(s->smtp);
+	s->msg = NULL;
 	STATS_ADD(in->stats.replies_4xx, k->replies_4xx);
 	STATS_ADD(in->stats.replies_5xx, k->replies_5xx);
 	STATS_ADD(in->stats.bare_lf, k->bare_cmd + k->bare_data);

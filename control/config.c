@@ -581,7 +581,7 @@ static int load_eal(const struct loader *ld, const config_setting_t *root,
 static int load_control(const struct loader *ld, const config_setting_t *root,
 			struct conf *out)
 {
-	static const char *const keys[] = {"socket", NULL};
+	static const char *const keys[] = {"socket", "track_log", NULL};
 	const config_setting_t *g;
 	const char *path;
 	int rc;
@@ -589,9 +589,14 @@ static int load_control(const struct loader *ld, const config_setting_t *root,
 	if ((rc = conf_get_group(ld, root, "control", true, keys, &g)) < 0)
 		return rc;
 	if ((rc = conf_get_string(ld, g, "socket", true, sizeof(out->ctl_socket),
-			     &path, NULL)) < 0)
+				  &path, NULL)) < 0)
 		return rc;
 	strcpy(out->ctl_socket, path);
+	if ((rc = conf_get_string(ld, g, "track_log", false, sizeof(out->track_log),
+				  &path, NULL)) < 0)
+		return rc;
+	if (path != NULL)
+		strcpy(out->track_log, path);
 	return 0;
 }
 

@@ -90,6 +90,7 @@ struct conf {
 	int eal_argc;
 	char *eal_argv[CONF_MAX_EAL_ARGS]; /* owned; argv[0] is "sluiced" */
 	char ctl_socket[CONF_PATH_LEN];
+	char track_log[CONF_PATH_LEN * 4]; /* accepted-mail log (JSON lines); "" = none */
 	unsigned nb_ports;
 	struct conf_port ports[CONF_MAX_PORTS];
 	uint32_t arp_timeout_s;    /* reachable lifetime of an ARP entry */

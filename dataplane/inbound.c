@@ -312,9 +312,10 @@ void inbound_free(struct inbound_session *s)
 	struct inbound *in = s->in;
 	const struct smtp_server_counters *k = smtp_server_counters(s->smtp);
 
+	smtp_server_abort(s->smtp);         /* tx_end(ABORTED) drops s->msg */
 	if (s->msg != NULL)
 		spool_msg_abort(s->msg);
-	smtp_server_abort(s->smtp);
+	s->msg = NULL;
 	STATS_ADD(in->stats.replies_4xx, k->replies_4xx);
 	STATS_ADD(in->stats.replies_5xx, k->replies_5xx);
 	STATS_ADD(in->stats.bare_lf, k->bare_cmd + k->bare_data);
@@ -338,14 +339,15 @@ void inbound_free(struct inbound_session *s)
 /* --- the worker's side ---------------------------------------------------------------- */
 
 int inbound_init(struct inbound *in, const struct inbound_shared *sh,
-		 struct tcp_stack *tcp, struct spool *spool, struct wlog *log,
-		 unsigned worker, const uint64_t *now, int socket)
+		 struct tcp_stack *tcp, struct spool *spool, struct queue *queue,
+		 struct track_ring *track, struct wlog *log, unsigned worker,
+		 const uint64_t *now, int socket)
 {
 	const struct conf *conf = sh->conf;
 	char name[RTE_MEMPOOL_NAMESIZE];
 
-	*in = (struct inbound){.sh = sh, .tcp = tcp, .spool = spool, .log = log,
-			       .worker = worker, .now = now};
+	*in = (struct inbound){.sh = sh, .tcp = tcp, .spool = spool, .queue = queue,
+			       .track = track, .log = log, .worker = worker, .now = now};
 	if (conf->smtp.port == 0)
 		return 0;
 	snprintf(name, sizeof(name), "smtp_%u", worker);

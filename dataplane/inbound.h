@@ -5,7 +5,8 @@
  * engine (dataplane/smtp) and the worker's spool: bytes from TCP —
  * deciphered once TLS is up — go to the engine, its replies go back
  * (enciphered), a transaction streams into a spool message, and the 250
- * goes out only when the spool's group commit covering it completed.  The
+ * goes out only when the spool's group commit covering it completed; the
+ * message then joins the worker's delivery queue and the tracking log.  The
  * allow list decides at accept; AUTH verdicts come from the control
  * plane's verifier (control/authd) over rings.  Sessions live in a
  * per-worker pool; their timers are checked every few milliseconds.
@@ -21,9 +22,11 @@
 #include "control/config.h"
 #include "dataplane/smtp/smtp_admit.h"
 #include "dataplane/smtp/smtp_server.h"
+#include "dataplane/queue/queue.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/tls/tls.h"
+#include "dataplane/track.h"
 #include "dataplane/wlog.h"
 
 struct inbound_stats {
@@ -56,6 +59,8 @@ struct inbound {
 	const struct inbound_shared *sh;
 	struct tcp_stack *tcp;
 	struct spool *spool;
+	struct queue *queue;              /* accepted messages go here */
+	struct track_ring *track;         /* and their "accepted" event here */
 	struct wlog *log;
 	unsigned worker;
 	const uint64_t *now;              /* the worker's clock, µs */
@@ -70,8 +75,9 @@ struct inbound {
 /* Listen on SH->conf->smtp.port of every port address (nothing when the
  * port is 0).  Returns 0 or a negative errno. */
 int inbound_init(struct inbound *in, const struct inbound_shared *sh,
-		 struct tcp_stack *tcp, struct spool *spool, struct wlog *log,
-		 unsigned worker, const uint64_t *now, int socket);
+		 struct tcp_stack *tcp, struct spool *spool, struct queue *queue,
+		 struct track_ring *track, struct wlog *log, unsigned worker,
+		 const uint64_t *now, int socket);
 void inbound_fini(struct inbound *in);
 
 /* Each poll round: AUTH answers, session timers. */

@@ -30,8 +30,10 @@ struct inbound_session {
 	bool peer_closed;           /* the client's FIN came */
 	struct smtp_ip client;
 	char client_text[48];
-	char sender[128];           /* for the log line */
+	char sender[128];           /* for the queue */
 	uint32_t nrcpt;
+	uint64_t arrival_us;
+	struct track_event ev;      /* "accepted", sent once committed */
 	uint32_t plain_off, plain_len;
 	uint32_t cipher_len;
 	uint8_t plain[INBOUND_PLAIN];

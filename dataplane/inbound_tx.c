@@ -85,10 +85,10 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 		return;
 	}
 	s->qid = spool_msg_qid(s->msg);
+	s->arrival_us = senv.arrival_us;
 	spool_qid_format(s->qid, qid);
-	wlog(in->log, "%s: client=[%s]%s%s", qid, s->client_text,
-	     env->auth_user ? ", sasl_username=" : "",
-	     env->auth_user ? env->auth_user : "");
+	track_event_init(&s->ev, TRACK_ACCEPTED, senv.arrival_us, s->qid);
+	track_event_env(&s->ev, &senv);
 	n = smtp_received(env, in->sh->server.hostname, qid, time(NULL), hdr,
 			  sizeof(hdr));
 	if (n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0) {
@@ -119,6 +119,26 @@ static enum smtp_commit commit_of(int err)
 	return err == -ENOSPC ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
 }
 
+/* An accepted message joins the delivery queue and the tracking log.  A
+ * full queue leaves it in the spool, where recovery finds it at the next
+ * start (counted, and logged). */
+static void accepted(struct inbound_session *s, struct spool_msg *m,
+		     const char *qid)
+{
+	struct inbound *in = s->in;
+	struct queue_add a = {.msg = m, .qid = s->qid, .arrival_us = s->arrival_us,
+			      .size = spool_msg_size(m), .nrcpt = s->nrcpt,
+			      .sender = s->sender};
+	int rc;
+
+	STATS_ADD(in->stats.messages, 1);
+	s->ev.size = a.size;
+	track_put(in->track, &s->ev);
+	if ((rc = queue_add(in->queue, &a, s->arrival_us)) < 0)
+		wlog(in->log, "%s: not queued for delivery (%s): it waits in the "
+		     "spool for the next start", qid, strerror(-rc));
+}
+
 /* The spool's verdict on the message of S (spool_end_fn). */
 static void committed(void *arg, struct spool_msg *m, int err)
 {
@@ -129,9 +149,7 @@ static void committed(void *arg, struct spool_msg *m, int err)
 	s->commit_pending = false;
 	spool_qid_format(s->qid, qid);
 	if (err == 0) {
-		STATS_ADD(in->stats.messages, 1);
-		wlog(in->log, "%s: from=<%s>, size=%llu, nrcpt=%u (queue active)", qid,
-		     s->sender, (unsigned long long)spool_msg_size(m), s->nrcpt);
+		accepted(s, m, qid);
 	} else {
 		STATS_ADD(in->stats.commit_failed, 1);
 		wlog(in->log, "%s: spool commit failed: %s", qid, strerror(-err));

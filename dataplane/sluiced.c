@@ -42,6 +42,8 @@ struct daemon {
 	struct inbound_shared smtp;   /* what every worker's SMTP service reads */
 	struct smtp_admit *allow;
 	struct authd authd;
+	struct track_log *track;      /* the accepted-mail log and index */
+	struct track_ring *rings[RTE_MAX_LCORE];
 	struct ctl_ctx ctl;
 	int sigfd;
 };
@@ -261,8 +263,14 @@ static int control_open(struct daemon *d)
 		c->worker[i].smtp = &d->workers.w[i]->inbound.stats;
 		c->worker[i].spool = d->workers.w[i]->spool != NULL
 			? spool_stats(d->workers.w[i]->spool) : NULL;
+		if (d->workers.w[i]->delivery != NULL) {
+			c->worker[i].queue = &d->workers.w[i]->qport;
+			c->worker[i].track = &d->workers.w[i]->track;
+			d->rings[i] = &d->workers.w[i]->track;
+		}
 	}
 	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
+	c->track = d->track;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {
@@ -288,6 +296,26 @@ static void logs_drain(struct daemon *d)
 {
 	for (unsigned i = 0; i < d->workers.n; i++)
 		wlog_drain(&d->workers.w[i]->log, stderr);
+	if (d->track != NULL)
+		track_log_poll(d->track, d->rings, d->workers.n);
+}
+
+/* The accepted-mail log: the index behind `sluicectl accepted`, the
+ * Postfix-like lines on stderr, and JSON lines in control.track_log. */
+static int track_open(struct daemon *d)
+{
+	struct track_log_conf tc;
+	int rc;
+
+	if (d->conf.smtp.port == 0)
+		return 0;
+	track_log_conf_defaults(&tc, d->conf.track_log[0] ? d->conf.track_log : NULL);
+	if ((rc = track_log_open(&tc, &d->track)) < 0) {
+		fprintf(stderr, "sluiced: tracking log %s: %s\n", d->conf.track_log,
+			strerror(-rc));
+		return 1;
+	}
+	return 0;
 }
 
 static void serve(struct daemon *d)
@@ -311,6 +339,8 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 {
 	if (d->ctl.conf != NULL)
 		ctl_close(&d->ctl);
+	if (d->track != NULL)
+		track_log_close(d->track);
 	for (unsigned i = 0; i < d->workers.n; i++)
 		worker_destroy(d->workers.w[i]);
 	if (d->smtp.authd != NULL)
@@ -386,6 +416,8 @@ int main(int argc, char **argv)
 		rc = smtp_setup(&d);
 	if (rc == 0)
 		rc = workers_create(&d);
+	if (rc == 0)
+		rc = track_open(&d);
 	if (rc == 0)
 		rc = control_open(&d);
 	if (rc == 0)

@@ -264,29 +264,84 @@ static int rings_create(struct worker *w, int sock)
 	return wlog_init(&w->log, w->lcore, sock);
 }
 
-/* The spool (recovered) and the SMTP listener, when SMTP is configured. */
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* spool_recovered_fn: an accepted message found at start joins the queue
+ * with the outcomes its recipients had. */
+static void recovered(void *arg, struct spool_msg *m, const struct spool_env *env,
+		      const uint8_t *outcomes)
+{
+	struct worker *w = arg;
+	char sender[QUEUE_SENDER_MAX], qid[SPOOL_QID_LEN + 1];
+	struct queue_add a = {.msg = m, .qid = spool_msg_qid(m),
+			      .arrival_us = env->arrival_us, .size = spool_msg_size(m),
+			      .nrcpt = env->nrcpt, .outcomes = outcomes, .sender = sender};
+	int rc;
+
+	track_copy(sender, sizeof(sender), env->sender.p, env->sender.len);
+	if ((rc = queue_add(w->delivery, &a, wall_us())) < 0) {
+		spool_qid_format(a.qid, qid);
+		fprintf(stderr, "sluiced: worker %u: %s: recovered but not queued: %s\n",
+			w->queue, qid, strerror(-rc));
+	}
+}
+
+/* queue_cmd_fn: an operator's command was applied to the queue. */
+static void queue_cmd_done(void *arg, const struct queue_cmd *c, int rc,
+			   struct spool_msg *msg)
+{
+	static const uint8_t type[] = {[QUEUE_OP_HOLD] = TRACK_HELD,
+				       [QUEUE_OP_RELEASE] = TRACK_RELEASED,
+				       [QUEUE_OP_DELETE] = TRACK_DELETED};
+	struct worker *w = arg;
+	struct track_event e;
+
+	if (msg != NULL)
+		spool_msg_done(msg, SPOOL_DONE_DELETED);
+	if (rc < 0 || c->op >= RTE_DIM(type) || type[c->op] == 0)
+		return;
+	track_event_init(&e, (enum track_type)type[c->op], w->wall_us, c->qid);
+	track_put(&w->track, &e);
+}
+
+/* The spool (recovered into the delivery queue) and the SMTP listener,
+ * when SMTP is configured. */
 static int smtp_create(struct worker *w, const struct inbound_shared *sh, int sock)
 {
 	const struct conf *conf = sh->conf;
+	struct queue_conf qc;
 	struct spool_conf sc;
 	int rc;
 
 	if (conf->smtp.port != 0) {
+		queue_conf_defaults(&qc);
+		if ((rc = queue_create(&qc, &w->delivery)) < 0 ||
+		    (rc = queue_port_init(&w->qport, w->queue, sock,
+					  QUEUE_PORT_SNAP_DEFAULT,
+					  QUEUE_PORT_REFRESH_US)) < 0 ||
+		    (rc = track_ring_init(&w->track, w->queue, sock, 4096)) < 0)
+			return rc;
 		spool_conf_defaults(&sc, conf->spool.dir, (uint8_t)w->queue);
 		sc.seg_size = (uint64_t)conf->spool.segment_mb << 20;
 		sc.seg_initial = conf->spool.segments;
 		sc.seg_max = conf->spool.max_segments;
 		sc.commit_interval_us = conf->spool.commit_interval_us;
 		sc.commit_batch = conf->spool.commit_batch;
-		rc = spool_open(&sc, now_us(w), NULL, NULL, &w->spool);
+		rc = spool_open(&sc, now_us(w), recovered, w, &w->spool);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: worker %u: spool %s: %s\n", w->queue,
 				conf->spool.dir, strerror(-rc));
 			return rc;
 		}
 	}
-	return inbound_init(&w->inbound, sh, w->tcp, w->spool, &w->log, w->queue,
-			    &w->now, sock);
+	return inbound_init(&w->inbound, sh, w->tcp, w->spool, w->delivery, &w->track,
+			    &w->log, w->queue, &w->now, sock);
 }
 
 static int tcp_create(struct worker *w, const struct conf *conf,
@@ -362,6 +417,9 @@ void worker_destroy(struct worker *w)
 	tcp_stack_destroy(w->tcp);
 	if (w->spool != NULL)
 		spool_close(w->spool);
+	queue_destroy(w->delivery);
+	queue_port_fini(&w->qport);
+	track_ring_fini(&w->track);
 	for (unsigned i = 0; i < CONF_MAX_PORTS; i++) {
 		for (uint16_t j = 0; j < w->txq[i].n; j++)
 			rte_pktmbuf_free(w->txq[i].pkts[j]);
@@ -417,8 +475,11 @@ int worker_main(void *arg)
 		redirect_drain(w);
 		neigh_drain(w);
 		cmd_drain(w);
-		if (w->spool != NULL)
+		if (w->spool != NULL) {
+			w->wall_us = wall_us();
 			spool_poll(w->spool, w->now);
+			queue_port_poll(&w->qport, w->delivery, w->wall_us, queue_cmd_done, w);
+		}
 		inbound_poll(&w->inbound);
 		tcp_stack_poll(w->tcp, w->now);
 		if (w->now >= next_timer) {

@@ -21,9 +21,12 @@
 #include "dataplane/inbound.h"
 #include "dataplane/net/net.h"
 #include "dataplane/stats.h"
+#include "dataplane/queue/queue.h"
+#include "dataplane/queue/queue_ctl.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/steer.h"
 #include "dataplane/tcp/tcp.h"
+#include "dataplane/track.h"
 #include "dataplane/wlog.h"
 #include "drivers/impair.h"
 #include "drivers/port.h"
@@ -46,7 +49,8 @@ struct worker {
 	struct rte_ring *cmd;       /* struct worker_cmd from the main lcore */
 	uint32_t idle_sleep_us;
 	uint64_t cycles_per_us;
-	uint64_t now;               /* µs, this poll round */
+	uint64_t now;               /* µs, this poll round (TSC) */
+	uint64_t wall_us;           /* the same moment, µs since the epoch */
 	struct worker_txq txq[CONF_MAX_PORTS];
 	struct impair *imp_rx[CONF_MAX_PORTS], *imp_tx[CONF_MAX_PORTS];
 	struct net_ctx net;
@@ -54,6 +58,9 @@ struct worker {
 	struct steer steer;
 	struct diag diag;
 	struct spool *spool;        /* NULL without an SMTP service */
+	struct queue *delivery;     /* delivery queue of what the spool holds */
+	struct queue_port qport;    /* the main lcore's view of it, and commands */
+	struct track_ring track;    /* message events to the control plane */
 	struct inbound inbound;
 	struct wlog log;
 	struct worker_stats stats;

@@ -12,7 +12,8 @@ TMP=$(mktemp -d /tmp/sl-test-smtp.XXXXXX)
 SPOOL=$TMP/spool
 
 make_conf() { # NAME EXTRA-SMTP-KEYS
-	cp "$SL_ROOT/conf/lab.conf" "$TMP/$1.conf"
+	sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$TMP/track.jsonl\";|" \
+		"$SL_ROOT/conf/lab.conf" >"$TMP/$1.conf"
 	cat >>"$TMP/$1.conf" <<-EOF
 	smtp = {
 	  port = 25;
@@ -25,6 +26,20 @@ make_conf() { # NAME EXTRA-SMTP-KEYS
 	spool = { dir = "$SPOOL"; segment_mb = 16; segments = 2; };
 	EOF
 	echo "$TMP/$1.conf"
+}
+
+# until_match SECONDS REGEX CMD...: run CMD until its output matches (the
+# queue snapshot is republished once a second); echoes the last output.
+until_match() {
+	local t=$1 re=$2 out start=$SECONDS
+	shift 2
+	while :; do
+		out=$("$@" 2>&1) || true
+		grep -Eq -- "$re" <<<"$out" && break
+		((SECONDS - start >= t)) && break
+		sleep 0.2
+	done
+	echo "$out"
 }
 
 smtp_stat() { stats_json | jq -r --arg f "$1" '.smtp[$f] // "missing"'; }
@@ -68,6 +83,15 @@ qid=$(sed -nE 's/.*queued as ([0-9A-F]{16}).*/\1/p' <<<"$OUT" | head -n1)
 check_match "the log names the client and the sender under that queue ID" \
 	"$(cat "$SLUICED_LOG")" "$qid: from=<sender@lab.example>, size=[0-9]+, nrcpt=1"
 
+check_match "sluicectl accepted lists it" \
+	"$(until_match 3 "$qid" ctl accepted --id "$qid")" \
+	"$qid .*198\.18\.0\.2 +sender@lab\.example +rcpt@example\.com"
+check_match "sluicectl queue lists it, waiting for delivery" \
+	"$(until_match 3 "^$qid" ctl queue)" "^$qid +active"
+check "sluicectl queue hold $qid" ctl_quiet queue hold "$qid"
+check_match "... and it is held" "$(until_match 3 "^$qid +held" ctl queue)" "^$qid +held"
+check_match "the tracking log has it as a JSON line" "$(cat "$TMP/track.jsonl")" "\"event\":\"accepted\",\"id\":\"$qid\""
+
 swaks_in -tls --h-Subject starttls
 check_match "swaks STARTTLS: TLS 1.2 or later" "$OUT" '=== TLS started with cipher TLSv1\.[23]'
 check_match "swaks STARTTLS: 250 after TLS" "$OUT" '<~  250 2\.0\.0 Ok: queued as'
@@ -104,6 +128,8 @@ sluiced_stop || true
 "$SL_ROOT/tools/sluice-passwd" -m sha512 relay <<<"s3cret-pw" >"$TMP/users"
 sluiced_start "$(make_conf auth "auth = true; credentials = \"$TMP/users\";")"
 check_eq "after a restart, recovery finds every accepted message" "$(spool_stat recovered)" "$accepted"
+check_match "... and queues it for delivery again" \
+	"$(until_match 3 "^$accepted messages queued" ctl queue)" "^$accepted messages queued"
 check_eq "... and discards none" "$(spool_stat discarded)" 0
 
 swaks_in --li 198.18.0.3 -tls --auth LOGIN --auth-user relay --auth-password s3cret-pw

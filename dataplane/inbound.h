@@ -23,6 +23,7 @@
 #include "dataplane/smtp/smtp_admit.h"
 #include "dataplane/smtp/smtp_server.h"
 #include "dataplane/queue/queue.h"
+#include "dataplane/relay.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/tls/tls.h"
@@ -61,6 +62,7 @@ struct inbound {
 	struct spool *spool;
 	struct queue *queue;              /* accepted messages go here */
 	struct track_ring *track;         /* and their "accepted" event here */
+	struct relay *relay;              /* and their envelope here; NULL: none */
 	struct wlog *log;
 	unsigned worker;
 	const uint64_t *now;              /* the worker's clock, µs */

@@ -65,6 +65,14 @@ static void to_spool_env(struct inbound *in, const struct inbound_session *s,
 		};
 }
 
+/* The relay keeps each message's envelope from its start; one that is
+ * not accepted after all is forgotten there. */
+static void forget(struct inbound *in, uint64_t qid)
+{
+	if (in->relay != NULL)
+		relay_env_del(in->relay, qid);
+}
+
 static void tx_begin(void *arg, const struct smtp_envelope *env)
 {
 	struct inbound_session *s = arg;
@@ -91,7 +99,8 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	track_event_env(&s->ev, &senv);
 	n = smtp_received(env, in->sh->server.hostname, qid, time(NULL), hdr,
 			  sizeof(hdr));
-	if (n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0) {
+	if ((n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0) ||
+	    (in->relay != NULL && (rc = relay_env_add(in->relay, s->qid, &senv)) < 0)) {
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
 		s->msg_err = rc;
@@ -106,6 +115,7 @@ static void tx_body(void *arg, const uint8_t *data, size_t len)
 	if (s->msg == NULL)
 		return;
 	if ((rc = spool_msg_append(s->msg, data, len)) < 0) {
+		forget(s->in, s->qid);
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
 		s->msg_err = rc;
@@ -134,9 +144,11 @@ static void accepted(struct inbound_session *s, struct spool_msg *m,
 	STATS_ADD(in->stats.messages, 1);
 	s->ev.size = a.size;
 	track_put(in->track, &s->ev);
-	if ((rc = queue_add(in->queue, &a, s->arrival_us)) < 0)
+	if ((rc = queue_add(in->queue, &a, s->arrival_us)) < 0) {
+		forget(in, s->qid);
 		wlog(in->log, "%s: not queued for delivery (%s): it waits in the "
 		     "spool for the next start", qid, strerror(-rc));
+	}
 }
 
 /* The spool's verdict on the message of S (spool_end_fn). */
@@ -151,6 +163,7 @@ static void committed(void *arg, struct spool_msg *m, int err)
 	if (err == 0) {
 		accepted(s, m, qid);
 	} else {
+		forget(in, s->qid);
 		STATS_ADD(in->stats.commit_failed, 1);
 		wlog(in->log, "%s: spool commit failed: %s", qid, strerror(-err));
 	}
@@ -175,8 +188,10 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 
 	s->msg = NULL;
 	if (how == SMTP_TX_ABORTED) {
-		if (m != NULL)
+		if (m != NULL) {
+			forget(s->in, s->qid);
 			spool_msg_abort(m);
+		}
 		return;
 	}
 	if (m == NULL) {                    /* the spool refused it earlier */
@@ -187,6 +202,7 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 	s->commit_pending = true;
 	if ((rc = spool_msg_end(m, committed, s)) < 0) {
 		s->commit_pending = false;
+		forget(s->in, s->qid);
 		spool_msg_abort(m);
 		STATS_ADD(s->in->stats.commit_failed, 1);
 		smtp_server_commit_done(s->smtp, commit_of(rc), "", *s->in->now);

@@ -40,6 +40,7 @@ struct daemon {
 	unsigned nb_started;
 	struct worker_set workers;
 	struct inbound_shared smtp;   /* what every worker's SMTP service reads */
+	struct relay_shared relay;    /* and its delivery to the smart hosts */
 	struct smtp_admit *allow;
 	struct authd authd;
 	struct track_log *track;      /* the accepted-mail log and index */
@@ -200,6 +201,8 @@ static int smtp_setup(struct daemon *d)
 			return fail(err);
 		sh->authd = &d->authd;
 	}
+	if (relay_shared_init(&d->relay, &d->conf, err, sizeof(err)) < 0)
+		return fail(err);
 	if ((rc = make_dirs(d->conf.spool.dir)) < 0) {
 		fprintf(stderr, "sluiced: spool directory %s: %s\n", d->conf.spool.dir,
 			strerror(-rc));
@@ -219,7 +222,7 @@ static int workers_create(struct daemon *d)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = worker_create(&d->workers, lcore, q++,
 						 rte_lcore_count() - 1, &d->conf,
-						 d->port, d->pool, &d->smtp);
+						 d->port, d->pool, &d->smtp, &d->relay);
 
 		if (w == NULL)
 			return fail("cannot allocate a worker");
@@ -346,6 +349,7 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 	if (d->smtp.authd != NULL)
 		authd_stop(&d->authd);
 	tls_ctx_free(d->smtp.tls);
+	relay_shared_fini(&d->relay);
 	smtp_admit_free(d->allow);
 	for (unsigned i = 0; i < d->nb_started; i++)
 		port_stop(d->port[i].port_id);

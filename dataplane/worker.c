@@ -285,7 +285,9 @@ static void recovered(void *arg, struct spool_msg *m, const struct spool_env *en
 	int rc;
 
 	track_copy(sender, sizeof(sender), env->sender.p, env->sender.len);
-	if ((rc = queue_add(w->delivery, &a, wall_us())) < 0) {
+	if ((rc = relay_env_add(&w->relay, a.qid, env)) < 0 ||
+	    (rc = queue_add(w->delivery, &a, wall_us())) < 0) {
+		relay_env_del(&w->relay, a.qid);
 		spool_qid_format(a.qid, qid);
 		fprintf(stderr, "sluiced: worker %u: %s: recovered but not queued: %s\n",
 			w->queue, qid, strerror(-rc));
@@ -302,8 +304,10 @@ static void queue_cmd_done(void *arg, const struct queue_cmd *c, int rc,
 	struct worker *w = arg;
 	struct track_event e;
 
-	if (msg != NULL)
+	if (msg != NULL) {
+		relay_env_del(&w->relay, c->qid);
 		spool_msg_done(msg, SPOOL_DONE_DELETED);
+	}
 	if (rc < 0 || c->op >= RTE_DIM(type) || type[c->op] == 0)
 		return;
 	track_event_init(&e, (enum track_type)type[c->op], w->wall_us, c->qid);
@@ -312,7 +316,8 @@ static void queue_cmd_done(void *arg, const struct queue_cmd *c, int rc,
 
 /* The spool (recovered into the delivery queue) and the SMTP listener,
  * when SMTP is configured. */
-static int smtp_create(struct worker *w, const struct inbound_shared *sh, int sock)
+static int smtp_create(struct worker *w, const struct inbound_shared *sh,
+		       const struct relay_shared *relay, int sock)
 {
 	const struct conf *conf = sh->conf;
 	struct queue_conf qc;
@@ -321,11 +326,16 @@ static int smtp_create(struct worker *w, const struct inbound_shared *sh, int so
 
 	if (conf->smtp.port != 0) {
 		queue_conf_defaults(&qc);
+		relay_queue_conf(&conf->relay, &qc);
+		w->wall_us = wall_us();
 		if ((rc = queue_create(&qc, &w->delivery)) < 0 ||
 		    (rc = queue_port_init(&w->qport, w->queue, sock,
 					  QUEUE_PORT_SNAP_DEFAULT,
 					  QUEUE_PORT_REFRESH_US)) < 0 ||
-		    (rc = track_ring_init(&w->track, w->queue, sock, 4096)) < 0)
+		    (rc = track_ring_init(&w->track, w->queue, sock, 4096)) < 0 ||
+		    (rc = relay_init(&w->relay, relay, w->tcp, &w->net, w->delivery,
+				     &w->track, &w->log, w->queue, &w->now,
+				     &w->wall_us)) < 0)
 			return rc;
 		spool_conf_defaults(&sc, conf->spool.dir, (uint8_t)w->queue);
 		sc.seg_size = (uint64_t)conf->spool.segment_mb << 20;
@@ -340,8 +350,11 @@ static int smtp_create(struct worker *w, const struct inbound_shared *sh, int so
 			return rc;
 		}
 	}
-	return inbound_init(&w->inbound, sh, w->tcp, w->spool, w->delivery, &w->track,
-			    &w->log, w->queue, &w->now, sock);
+	rc = inbound_init(&w->inbound, sh, w->tcp, w->spool, w->delivery, &w->track,
+			  &w->log, w->queue, &w->now, sock);
+	if (w->delivery != NULL)
+		w->inbound.relay = &w->relay;
+	return rc;
 }
 
 static int tcp_create(struct worker *w, const struct conf *conf,
@@ -367,7 +380,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     const struct conf *conf,
 			     const struct port_info *ports,
 			     struct rte_mempool *pool,
-			     const struct inbound_shared *smtp)
+			     const struct inbound_shared *smtp,
+			     const struct relay_shared *relay)
 {
 	int sock = (int)rte_lcore_to_socket_id(lcore);
 	struct worker *w = rte_zmalloc_socket("worker", sizeof(*w),
@@ -399,7 +413,7 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	w->net.tcp_rx = tcp_rx;
 	w->net.owner = w;
 	if (tcp_create(w, conf, ports, nb_workers, pool, sock) < 0 ||
-	    smtp_create(w, smtp, sock) < 0) {
+	    smtp_create(w, smtp, relay, sock) < 0) {
 		worker_destroy(w);
 		return NULL;
 	}
@@ -413,6 +427,7 @@ void worker_destroy(struct worker *w)
 	if (w == NULL)
 		return;
 	inbound_fini(&w->inbound);
+	relay_fini(&w->relay);
 	diag_fini(&w->diag);
 	tcp_stack_destroy(w->tcp);
 	if (w->spool != NULL)
@@ -479,6 +494,7 @@ int worker_main(void *arg)
 			w->wall_us = wall_us();
 			spool_poll(w->spool, w->now);
 			queue_port_poll(&w->qport, w->delivery, w->wall_us, queue_cmd_done, w);
+			relay_poll(&w->relay);
 		}
 		inbound_poll(&w->inbound);
 		tcp_stack_poll(w->tcp, w->now);

@@ -23,6 +23,7 @@
 #include "dataplane/stats.h"
 #include "dataplane/queue/queue.h"
 #include "dataplane/queue/queue_ctl.h"
+#include "dataplane/relay.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/steer.h"
 #include "dataplane/tcp/tcp.h"
@@ -62,6 +63,7 @@ struct worker {
 	struct queue_port qport;    /* the main lcore's view of it, and commands */
 	struct track_ring track;    /* message events to the control plane */
 	struct inbound inbound;
+	struct relay relay;          /* delivery to the smart hosts */
 	struct wlog log;
 	struct worker_stats stats;
 } __rte_cache_aligned;
@@ -81,7 +83,8 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     const struct conf *conf,
 			     const struct port_info *ports,
 			     struct rte_mempool *pool,
-			     const struct inbound_shared *smtp);
+			     const struct inbound_shared *smtp,
+			     const struct relay_shared *relay);
 void worker_destroy(struct worker *w);
 
 /* Main lcore: ask W to open CONNS diag send connections to RADDR:RPORT,

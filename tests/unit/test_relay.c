@@ -24,10 +24,12 @@
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay.h"
 #include "dataplane/spool/spool.h"
+#include "dataplane/tls/tls.h"
 #include "dataplane/track.h"
 #include "dataplane/wlog.h"
 #include "tests/unit/suites.h"
 #include "tests/unit/tcp_harness.h"
+#include "tests/unit/tls_testcert.h"
 
 /* ---- the scripted server -------------------------------------------------- */
 
@@ -40,6 +42,7 @@ struct srv_conn {
 	char line[2048];
 	size_t llen;
 	bool data;
+	struct tls_conn *tls;        /* after STARTTLS */
 };
 
 struct srv {
@@ -47,12 +50,29 @@ struct srv {
 	char body[16384];
 	size_t blen;
 	const char *mail_reply;      /* NULL: 250 */
-	unsigned conns, msgs, quits, closed;
+	struct tls_ctx *tls;         /* offer STARTTLS with this */
+	unsigned conns, mails, msgs, quits, closed, tls_done;
 };
+
+static void flush(struct srv_conn *sc)
+{
+	uint8_t buf[8192];
+	size_t n;
+
+	while ((n = tls_drain_cipher(sc->tls, buf, sizeof(buf))) > 0)
+		tcp_send(sc->c, buf, n);
+}
 
 static void say(struct srv_conn *sc, const char *text)
 {
-	tcp_send(sc->c, text, strlen(text));
+	size_t put;
+
+	if (sc->tls == NULL) {
+		tcp_send(sc->c, text, strlen(text));
+		return;
+	}
+	tls_write_plain(sc->tls, text, strlen(text), &put);
+	flush(sc);
 }
 
 static void srv_line(struct srv_conn *sc)
@@ -76,9 +96,15 @@ static void srv_line(struct srv_conn *sc)
 		return;
 	}
 	if (strncmp(l, "EHLO", 4) == 0)
-		say(sc, "250-sink\r\n250 8BITMIME\r\n");
-	else if (strncmp(l, "MAIL", 4) == 0)
+		say(sc, s->tls && !sc->tls ? "250-sink\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+					   : "250-sink\r\n250 8BITMIME\r\n");
+	else if (strncmp(l, "STARTTLS", 8) == 0 && s->tls && !sc->tls) {
+		say(sc, "220 2.0.0 Ready to start TLS\r\n");
+		CU_ASSERT_EQUAL(tls_conn_new(s->tls, NULL, &sc->tls), 0);
+	} else if (strncmp(l, "MAIL", 4) == 0) {
+		s->mails++;
 		say(sc, s->mail_reply ? s->mail_reply : "250 2.1.0 Ok\r\n");
+	}
 	else if (strncmp(l, "RCPT", 4) == 0)
 		say(sc, strstr(l, "bad@") ? "550 5.1.1 no such user\r\n" : "250 2.1.5 Ok\r\n");
 	else if (strncmp(l, "DATA", 4) == 0) {
@@ -95,20 +121,47 @@ static void srv_line(struct srv_conn *sc)
 		say(sc, "502 5.5.2 what\r\n");
 }
 
+static void srv_byte(struct srv_conn *sc, uint8_t b)
+{
+	if (sc->llen + 1 < sizeof(sc->line))
+		sc->line[sc->llen++] = (char)b;
+	if (b == '\n') {
+		sc->line[sc->llen] = '\0';
+		srv_line(sc);
+		sc->llen = 0;
+	}
+}
+
+static void srv_tls(struct srv_conn *sc, const uint8_t *d, size_t len)
+{
+	uint8_t plain[4096];
+	size_t taken, got;
+
+	CU_ASSERT_EQUAL(tls_feed_cipher(sc->tls, d, len, &taken), TLS_OK);
+	if (!tls_handshake_done(sc->tls)) {
+		enum tls_result rc = tls_handshake(sc->tls);
+
+		flush(sc);
+		if (rc != TLS_OK)
+			return;
+		sc->s->tls_done++;
+	}
+	while (tls_read_plain(sc->tls, plain, sizeof(plain), &got) == TLS_OK)
+		for (size_t i = 0; i < got; i++)
+			srv_byte(sc, plain[i]);
+}
+
 static size_t srv_recv(struct tcp_conn *c, void *arg, const uint8_t *d, size_t len)
 {
 	struct srv_conn *sc = arg;
+	size_t i = 0;
 
 	(void)c;
-	for (size_t i = 0; i < len; i++) {
-		if (sc->llen + 1 < sizeof(sc->line))
-			sc->line[sc->llen++] = (char)d[i];
-		if (d[i] == '\n') {
-			sc->line[sc->llen] = '\0';
-			srv_line(sc);
-			sc->llen = 0;
-		}
-	}
+	/* in clear up to STARTTLS, then ciphertext */
+	while (i < len && sc->tls == NULL)
+		srv_byte(sc, d[i++]);
+	if (i < len)
+		srv_tls(sc, d + i, len - i);
 	return len;
 }
 
@@ -122,6 +175,8 @@ static void srv_event(struct tcp_conn *c, void *arg, enum tcp_event ev, int err)
 	if (ev == TCP_EV_CLOSED) {
 		sc->s->closed++;
 		sc->c = NULL;
+		tls_conn_free(sc->tls);
+		sc->tls = NULL;
 	}
 }
 
@@ -165,12 +220,14 @@ struct fix {
 	int committed;
 };
 
-static const char CONF_TEXT[] =
+/* The relay section's smart hosts: a cost-5 one nobody listens for, and
+ * the server's port at cost 10 with TLS policy UP_TLS. */
+static const char CONF_FMT[] =
 	"eal = [\"--no-huge\"]; control = { socket = \"/run/sl.sock\"; };\n"
 	"ports = ({ name = \"in\"; device = \"net_tap0\"; address = \"10.0.0.1/24\"; });\n"
 	"relay = { smart_hosts = (\n"
 	"  { name = \"down\"; host = \"10.0.0.2\"; port = 24; cost = 5; tls = \"none\"; },\n"
-	"  { name = \"up\"; host = \"10.0.0.2\"; port = 25; cost = 10; tls = \"none\"; });\n"
+	"  { name = \"up\"; host = \"10.0.0.2\"; port = 25; cost = 10; %s });\n"
 	"  routes = ({ domain = \"*\"; hosts = [\"down\", \"up\"]; });\n"
 	"  retry_s = [2]; lifetime_s = 60; host_down_s = 30; max_conns = 2; };\n";
 
@@ -241,15 +298,18 @@ static uint64_t accept_msg(struct fix *f)
 	return qid;
 }
 
-static void setup(struct fix *f)
+static void setup(struct fix *f, const char *up_tls)
 {
+	char text[2048];
+
 	struct tcp_stack_conf tc = TCP_STACK_CONF_DEFAULT;
 	struct spool_conf sc;
 	struct queue_conf qc;
 	char err[CONF_ERR_LEN];
 
 	memset(f, 0, sizeof(*f));
-	CU_ASSERT_EQUAL_FATAL(conf_load_string(CONF_TEXT, "t.conf", &f->conf, err,
+	snprintf(text, sizeof(text), CONF_FMT, up_tls);
+	CU_ASSERT_EQUAL_FATAL(conf_load_string(text, "t.conf", &f->conf, err,
 					       sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(h_init(&f->h, pool, &tc, NULL, NULL), 0);
 	strcpy(f->dir, "/tmp/sluice-relay-XXXXXX");
@@ -312,7 +372,7 @@ static void test_deliver_failover_quit(void)
 	struct queue_info qi;
 	uint64_t qid;
 
-	setup(&f);
+	setup(&f, "tls = \"none\";");
 	qid = accept_msg(&f);
 	run(&f, 1000000);
 	/* port 24 refuses: the message went on to the cost-10 host */
@@ -348,7 +408,7 @@ static void test_defer_then_retry(void)
 	struct queue_info qi;
 	uint64_t qid;
 
-	setup(&f);
+	setup(&f, "tls = \"none\";");
 	f.srv.mail_reply = "451 4.3.0 try again later\r\n";
 	qid = accept_msg(&f);
 	run(&f, 1000000);
@@ -368,6 +428,57 @@ static void test_defer_then_retry(void)
 	CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
 	run(&f, 5000000);
 	teardown(&f);
+}
+
+/* STARTTLS under "verify": against a certificate for the host's address
+ * the message goes over TLS; against one for another address the
+ * handshake fails, the message is deferred and MAIL is never sent. */
+static void tls_case(const char *cert_host, bool good)
+{
+	static struct fix f;
+	char dir[] = "/tmp/sluice-relay-tls-XXXXXX", cert[256], key[256], up[512];
+	char err[256];
+	struct queue_info qi;
+	uint64_t qid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL_FATAL(tls_testcert_write(dir, "sink", cert_host, cert, key,
+						 sizeof(cert)), 0);
+	snprintf(up, sizeof(up), "tls = \"verify\"; ca_file = \"%s\";", cert);
+	setup(&f, up);
+	CU_ASSERT_EQUAL_FATAL(tls_ctx_server_new(cert, key, &f.srv.tls, err, sizeof(err)), 0);
+	qid = accept_msg(&f);
+	run(&f, 1000000);
+	if (good) {
+		CU_ASSERT_EQUAL(f.srv.tls_done, 1);
+		CU_ASSERT_EQUAL(f.srv.msgs, 1);
+		CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 &&
+			  memcmp(f.srv.body, BODY, f.srv.blen) == 0);
+		CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+	} else {
+		CU_ASSERT_EQUAL(f.srv.tls_done, 0);
+		CU_ASSERT_EQUAL(f.srv.mails, 0);
+		CU_ASSERT_EQUAL_FATAL(queue_get(f.q, qid, &qi), 0);
+		CU_ASSERT_EQUAL(qi.state, QUEUE_DEFERRED);
+		CU_ASSERT_EQUAL(qi.pending, 2);
+	}
+	run(&f, 12000000);   /* after a failure: at most RELAY_LINGER_US for its FIN */
+	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
+	teardown(&f);
+	tls_ctx_free(f.srv.tls);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
+static void test_tls_verified(void)
+{
+	tls_case("10.0.0.2", true);
+}
+
+static void test_tls_wrong_name(void)
+{
+	tls_case("10.0.0.9", false);
 }
 
 static int suite_init(void)
@@ -391,4 +502,6 @@ void test_relay_register(void)
 		return;
 	CU_add_test(s, "delivery, failover, bounce, QUIT", test_deliver_failover_quit);
 	CU_add_test(s, "4xx defers, the retry delivers", test_defer_then_retry);
+	CU_add_test(s, "STARTTLS, verified", test_tls_verified);
+	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
 }

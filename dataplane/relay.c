@@ -231,7 +231,8 @@ nomem:
 void relay_fini(struct relay *r)
 {
 	for (unsigned i = 0; r->conns != NULL && i < r->nb_conns; i++) {
-		relay_conn_reset(&r->conns[i]);
+		if (r->conns[i].tls != NULL)
+			tls_conn_free(r->conns[i].tls);
 		free(r->conns[i].smtp_mem);
 	}
 	free(r->conns);

@@ -97,7 +97,9 @@ int relay_init(struct relay *r, const struct relay_shared *sh,
 	       struct tcp_stack *tcp, const struct net_ctx *net,
 	       struct queue *q, struct track_ring *track, struct wlog *log,
 	       unsigned worker, const uint64_t *now, const uint64_t *wall);
-/* Resets the connections and frees everything. */
+/* Frees everything.  Call once the TCP stack and the spool are closed:
+ * no callback can come then, and body reads in flight (which spool_close()
+ * waits for) target the relay's buffers. */
 void relay_fini(struct relay *r);
 
 /* The envelope of message QID, taken when it is added to the queue (on

@@ -427,11 +427,11 @@ void worker_destroy(struct worker *w)
 	if (w == NULL)
 		return;
 	inbound_fini(&w->inbound);
-	relay_fini(&w->relay);
 	diag_fini(&w->diag);
 	tcp_stack_destroy(w->tcp);
 	if (w->spool != NULL)
 		spool_close(w->spool);
+	relay_fini(&w->relay);
 	queue_destroy(w->delivery);
 	queue_port_fini(&w->qport);
 	track_ring_fini(&w->track);

@@ -338,13 +338,13 @@ static void setup(struct fix *f, const char *up_tls)
 
 static void teardown(struct fix *f)
 {
+	spool_close(f->sp);
+	h_fini(&f->h);
 	relay_fini(&f->r);
 	relay_shared_fini(&f->sh);
 	wlog_fini(&f->log);
 	track_ring_fini(&f->track);
 	queue_destroy(f->q);
-	spool_close(f->sp);
-	h_fini(&f->h);
 	conf_free(&f->conf);
 	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -13,6 +13,7 @@
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay_impl.h"
 #include "dataplane/relay_route.h"
+#include "dataplane/smtp/smtp_dsn.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/tls/tls.h"
 #include "dataplane/wlog.h"
@@ -138,6 +139,7 @@ int relay_env_add(struct relay *r, uint64_t qid, const struct spool_env *env)
 	e->body_8bit = env->body == SPOOL_BODY_8BITMIME ||
 		       env->body == SPOOL_BODY_BINARYMIME;
 	e->smtputf8 = env->smtputf8;
+	e->arrival_us = env->arrival_us;
 	e->nrcpt = env->nrcpt;
 	for (uint32_t i = 0; i < env->nrcpt; i++) {
 		const struct spool_rcpt *s = &env->rcpt[i];
@@ -210,9 +212,10 @@ int relay_init(struct relay *r, const struct relay_shared *sh,
 	if (sh->conf->nb_hosts == 0)
 		return 0;
 	r->nb_conns = sh->conf->max_conns;
+	r->dsn = calloc(1, sizeof(*r->dsn));
 	r->conns = calloc(r->nb_conns, sizeof(r->conns[0]));
 	r->msgs = calloc(r->nb_conns, sizeof(r->msgs[0]));
-	if (r->conns == NULL || r->msgs == NULL)
+	if (r->conns == NULL || r->msgs == NULL || r->dsn == NULL)
 		goto nomem;
 	for (unsigned i = 0; i < r->nb_conns; i++) {
 		r->conns[i].r = r;
@@ -237,8 +240,10 @@ void relay_fini(struct relay *r)
 	}
 	free(r->conns);
 	free(r->msgs);
+	free(r->dsn);
 	r->conns = NULL;
 	r->msgs = NULL;
+	r->dsn = NULL;
 	for (unsigned b = 0; b < RELAY_ENV_BUCKETS; b++)
 		while (r->env[b] != NULL) {
 			struct relay_env *e = r->env[b];
@@ -248,12 +253,35 @@ void relay_fini(struct relay *r)
 		}
 }
 
+void relay_set_spool(struct relay *r, struct spool *sp)
+{
+	r->spool = sp;
+}
+
 /* ---- attempts ---------------------------------------------------------------------- */
 
 static void msg_free(struct relay *r, struct relay_msg *m)
 {
 	m->next = r->free_msgs;
 	r->free_msgs = m;
+}
+
+/* Recipient I of M failed for good: a DSN is due unless NOTIFY says no. */
+static void add_failed(struct relay *r, struct relay_msg *m, unsigned i,
+		       unsigned host, const char *status, const char *diag, bool smtp)
+{
+	struct relay_failed *f;
+
+	(void)r;
+	if (m->nfailed == RELAY_DSN_RCPTS ||
+	    !smtp_dsn_due(m->env->sender, m->list[i].notify, SMTP_DSN_FAILED))
+		return;
+	f = &m->failed[m->nfailed++];
+	f->idx = m->idx[i];
+	f->host = host;
+	f->smtp = smtp;
+	snprintf(f->status, sizeof(f->status), "%s", status);
+	snprintf(f->diag, sizeof(f->diag), "%s", diag);
 }
 
 /* End M's attempt: deferred recipients are told now (not at a failover). */
@@ -271,11 +299,20 @@ static void attempt_end(struct relay *r, struct relay_msg *m, unsigned host)
 		}
 	rc = queue_attempt_end(r->queue, m->qid, *r->wall,
 			       m->reason[0] ? m->reason : NULL, &sm);
+	if (rc == QUEUE_END_EXPIRED) {
+		track(r, TRACK_EXPIRED, m, CONF_RELAY_HOSTS, NULL, m->reason);
+		for (unsigned i = 0; i < m->n; i++)
+			if (m->deferred[i])
+				add_failed(r, m, i, host, "5.4.7", m->reason, false);
+	}
+	if (m->env != NULL && m->nfailed > 0 &&
+	    relay_dsn_start(r, m, rc == QUEUE_END_FINISHED || rc == QUEUE_END_EXPIRED ?
+			    sm : NULL))
+		sm = NULL;           /* the DSN job finishes it */
 	if (rc == QUEUE_END_FINISHED || rc == QUEUE_END_EXPIRED) {
-		if (rc == QUEUE_END_EXPIRED)
-			track(r, TRACK_EXPIRED, m, CONF_RELAY_HOSTS, NULL, m->reason);
 		relay_env_del(r, m->qid);
-		spool_msg_done(sm, SPOOL_DONE_FINISHED);
+		if (sm != NULL)
+			spool_msg_done(sm, SPOOL_DONE_FINISHED);
 	} else if (rc < 0) {
 		wlog(r->log, "relay: %016llx: queue_attempt_end: %s",
 		     (unsigned long long)m->qid, strerror(-rc));
@@ -401,10 +438,12 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 		spool_msg_outcome(m->sm, rcpt, ok ? SPOOL_DELIVERED : SPOOL_BOUNCED,
 				  res->text, strlen(res->text));
 		track(r, ok ? TRACK_RELAYED : TRACK_BOUNCED, m, c->host, addr, res->text);
-		if (ok)
+		if (ok) {
 			r->stats.sent++;
-		else
+		} else {
 			r->stats.bounced++;
+			add_failed(r, m, idx, c->host, res->enh, res->text, res->remote);
+		}
 		break;
 	}
 	case SMTP_RCPT_DEFERRED:
@@ -465,6 +504,7 @@ void relay_poll(struct relay *r)
 		return;
 	for (unsigned i = 0; i < r->nb_conns; i++)
 		relay_conn_poll(&r->conns[i]);
+	relay_dsn_poll(r);
 	r->waiting = NULL;
 	while (w != NULL) {
 		m = w;

@@ -27,6 +27,7 @@
 struct net_ctx;
 struct queue;
 struct queue_conf;
+struct spool;
 struct spool_env;
 struct tcp_stack;
 struct tls_ctx;
@@ -59,12 +60,15 @@ struct relay_stats {
 	uint64_t failovers;    /* messages moved to the route's next host */
 	uint64_t sent, deferred, bounced;   /* recipients */
 	uint64_t no_env;       /* due messages whose envelope was never added */
+	uint64_t dsn_sent;     /* DSNs queued */
+	uint64_t dsn_dropped;  /* DSNs due but not sent (logged) */
 	uint64_t env_nomem;
 };
 
 struct relay_env;
 struct relay_msg;
 struct relay_conn;
+struct relay_dsn;
 
 #define RELAY_ENV_BUCKETS 4096
 
@@ -73,6 +77,7 @@ struct relay {
 	struct tcp_stack *tcp;
 	const struct net_ctx *net;
 	struct queue *queue;
+	struct spool *spool;                        /* DSNs go here */
 	struct track_ring *track;
 	struct wlog *log;
 	unsigned worker;
@@ -85,6 +90,7 @@ struct relay {
 	struct relay_msg *msgs;                     /* one per slot */
 	struct relay_msg *free_msgs;
 	struct relay_msg *waiting;                  /* popped, waiting for a host */
+	struct relay_dsn *dsn;
 	struct relay_env *env[RELAY_ENV_BUCKETS];   /* by queue ID */
 	struct relay_stats stats;
 };
@@ -97,6 +103,10 @@ int relay_init(struct relay *r, const struct relay_shared *sh,
 	       struct tcp_stack *tcp, const struct net_ctx *net,
 	       struct queue *q, struct track_ring *track, struct wlog *log,
 	       unsigned worker, const uint64_t *now, const uint64_t *wall);
+/* The spool DSNs are written to, once it is open (after relay_init(),
+ * whose envelopes recovery fills). */
+void relay_set_spool(struct relay *r, struct spool *sp);
+
 /* Frees everything.  Call once the TCP stack and the spool are closed:
  * no callback can come then, and body reads in flight (which spool_close()
  * waits for) target the relay's buffers. */

@@ -18,8 +18,21 @@ struct relay_env {
 	const char *envid;               /* NULL when absent */
 	enum smtp_ret ret;
 	bool body_8bit, smtputf8;
+	uint64_t arrival_us;
 	uint32_t nrcpt;
 	struct smtp_client_rcpt rcpt[];
+};
+
+#define RELAY_DSN_RCPTS   16          /* failed recipients one DSN reports */
+#define RELAY_DSN_MSG_MAX (64 * 1024) /* of the original, returned in a DSN */
+
+/* A recipient that failed in an attempt, for the DSN. */
+struct relay_failed {
+	uint32_t idx;                    /* in the envelope */
+	unsigned host;                   /* CONF_RELAY_HOSTS: none */
+	bool smtp;                       /* DIAG is a server reply */
+	char status[16];
+	char diag[TRACK_TEXT_MAX];
 };
 
 /* A message in an attempt. */
@@ -35,6 +48,8 @@ struct relay_msg {
 					    connection failed" */
 	char reason[TRACK_TEXT_MAX];     /* the last deferral */
 	struct smtp_client_msg cm;       /* what the engine is given */
+	unsigned nfailed;                /* recipients a DSN is due for */
+	struct relay_failed failed[RELAY_DSN_RCPTS];
 	/* relay_poll() clears what is above */
 	uint32_t idx[SMTP_CLIENT_RCPT_MAX];      /* engine index → envelope index */
 	struct smtp_client_rcpt list[SMTP_CLIENT_RCPT_MAX];
@@ -68,6 +83,33 @@ struct relay_conn {
 	bool read_again;                 /* the spool was busy: resume next poll */
 	uint8_t buf[SMTP_CLIENT_CHUNK];
 };
+
+/* The worker's DSN job (relay_dsn.c). */
+struct relay_dsn {
+	bool busy, reading, read_again;
+	uint64_t qid, dsn_qid, arrival_us;
+	struct spool_msg *orig;          /* read for the returned content */
+	struct spool_msg *finish;        /* finished once read; NULL: queued still */
+	char sender[512];
+	char envid[128];
+	enum smtp_ret ret;
+	unsigned n;
+	struct {
+		char addr[512], orcpt[600], status[16], diag[TRACK_TEXT_MAX];
+		char mta[CONF_RELAY_DOMAIN_LEN];
+		bool smtp;
+	} rcpt[RELAY_DSN_RCPTS];
+	size_t msg_len, out_len;
+	uint8_t msg[RELAY_DSN_MSG_MAX];
+	char out[RELAY_DSN_MSG_MAX + 16384];
+};
+
+/* relay_dsn.c: a DSN to M's sender for M->failed; FINISH (when not NULL)
+ * is done once the original was read.  False when it cannot start (the
+ * caller finishes FINISH). */
+bool relay_dsn_start(struct relay *r, const struct relay_msg *m,
+		     struct spool_msg *finish);
+void relay_dsn_poll(struct relay *r);
 
 /* relay_conn.c */
 int relay_conn_open(struct relay *r, struct relay_conn *c, unsigned host);

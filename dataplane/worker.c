@@ -349,6 +349,7 @@ static int smtp_create(struct worker *w, const struct inbound_shared *sh,
 				conf->spool.dir, strerror(-rc));
 			return rc;
 		}
+		relay_set_spool(&w->relay, w->spool);
 	}
 	rc = inbound_init(&w->inbound, sh, w->tcp, w->spool, w->delivery, &w->track,
 			  &w->log, w->queue, &w->now, sock);

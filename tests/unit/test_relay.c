@@ -42,12 +42,16 @@ struct srv_conn {
 	char line[2048];
 	size_t llen;
 	bool data;
+	bool null_sender;            /* this transaction's MAIL FROM:<> */
 	struct tls_conn *tls;        /* after STARTTLS */
 };
 
 struct srv {
 	struct srv_conn conn[8];
-	char body[16384];
+	char body[16384];            /* the last message with a sender */
+	char dsn[32768];             /* the last one from <> */
+	size_t dlen;
+	unsigned dsns;
 	size_t blen;
 	const char *mail_reply;      /* NULL: 250 */
 	struct tls_ctx *tls;         /* offer STARTTLS with this */
@@ -81,17 +85,25 @@ static void srv_line(struct srv_conn *sc)
 	const char *l = sc->line;
 
 	if (sc->data) {
+		char *buf = sc->null_sender ? s->dsn : s->body;
+		size_t *len = sc->null_sender ? &s->dlen : &s->blen;
+		size_t cap = sc->null_sender ? sizeof(s->dsn) : sizeof(s->body);
+
 		if (strcmp(l, ".\r\n") == 0) {
 			sc->data = false;
-			s->msgs++;
+			if (sc->null_sender)
+				s->dsns++;
+			else
+				s->msgs++;
 			say(sc, "250 2.0.0 Ok: queued as SINK1\r\n");
 			return;
 		}
 		if (l[0] == '.')
 			l++;
-		if (s->blen + strlen(l) < sizeof(s->body)) {
-			memcpy(s->body + s->blen, l, strlen(l));
-			s->blen += strlen(l);
+		if (*len + strlen(l) < cap) {
+			memcpy(buf + *len, l, strlen(l));
+			*len += strlen(l);
+			buf[*len] = '\0';
 		}
 		return;
 	}
@@ -103,13 +115,17 @@ static void srv_line(struct srv_conn *sc)
 		CU_ASSERT_EQUAL(tls_conn_new(s->tls, NULL, &sc->tls), 0);
 	} else if (strncmp(l, "MAIL", 4) == 0) {
 		s->mails++;
+		sc->null_sender = strncmp(l, "MAIL FROM:<>", 12) == 0;
 		say(sc, s->mail_reply ? s->mail_reply : "250 2.1.0 Ok\r\n");
 	}
 	else if (strncmp(l, "RCPT", 4) == 0)
 		say(sc, strstr(l, "bad@") ? "550 5.1.1 no such user\r\n" : "250 2.1.5 Ok\r\n");
 	else if (strncmp(l, "DATA", 4) == 0) {
 		sc->data = true;
-		s->blen = 0;
+		if (sc->null_sender)
+			s->dlen = 0;
+		else
+			s->blen = 0;
 		say(sc, "354 go ahead\r\n");
 	} else if (strncmp(l, "RSET", 4) == 0)
 		say(sc, "250 2.0.0 Ok\r\n");
@@ -332,6 +348,7 @@ static void setup(struct fix *f, const char *up_tls)
 	CU_ASSERT_EQUAL_FATAL(relay_shared_init(&f->sh, &f->conf, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(relay_init(&f->r, &f->sh, f->h.side[0].s, &f->net, f->q,
 					 &f->track, &f->log, 0, &f->h.now, &f->h.now), 0);
+	relay_set_spool(&f->r, f->sp);
 	CU_ASSERT_EQUAL_FATAL(tcp_listen(f->h.side[1].s, H_ADDR_B, 25, srv_accept,
 					 &f->srv), 0);
 }
@@ -380,6 +397,7 @@ static void test_deliver_failover_quit(void)
 	CU_ASSERT_EQUAL(f.r.stats.conn_fail, 1);
 	CU_ASSERT_EQUAL(f.srv.conns, 1);
 	CU_ASSERT_EQUAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(f.srv.dsns, 0);
 	CU_ASSERT_EQUAL(f.srv.blen, sizeof(BODY) - 1);
 	CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 && memcmp(f.srv.body, BODY, f.srv.blen) == 0);
 	CU_ASSERT_EQUAL(f.r.stats.sent, 1);
@@ -392,10 +410,24 @@ static void test_deliver_failover_quit(void)
 	CU_ASSERT_STRING_EQUAL(texts[TRACK_RELAYED], "250 2.0.0 Ok: queued as SINK1");
 	CU_ASSERT_EQUAL(count[TRACK_BOUNCED], 1);
 	CU_ASSERT_STRING_EQUAL(texts[TRACK_BOUNCED], "550 5.1.1 no such user");
+	/* the bounce made a DSN to the sender, relayed like any message once
+	 * the spool committed it (real I/O: real time passes) */
+	for (int i = 0; i < 5000 && f.srv.dsns == 0; i++) {
+		run(&f, 1000);
+		usleep(100);
+	}
+	CU_ASSERT_EQUAL(f.r.stats.dsn_dropped, 0);
+	CU_ASSERT_EQUAL(f.r.stats.dsn_sent, 1);
+	CU_ASSERT_EQUAL(f.srv.dsns, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.srv.dsn, "multipart/report"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.srv.dsn, "Final-Recipient: rfc822; bad@example.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.srv.dsn, "Status: 5.1.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.srv.dsn, "550 5.1.1 no such user"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.srv.dsn, ".a line that starts with a dot"));
 	/* idle: QUIT, the 221, the server closes first, then we do */
 	run(&f, 5000000);
-	CU_ASSERT_EQUAL(f.srv.quits, 1);
-	CU_ASSERT_EQUAL(f.srv.closed, 1);
+	CU_ASSERT(f.srv.quits >= 1 && f.srv.quits == f.srv.conns);
+	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
 	CU_ASSERT_EQUAL(tcp_stack_stats(f.h.side[0].s)->time_wait, 0);
 	teardown(&f);
 }

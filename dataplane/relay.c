@@ -107,7 +107,8 @@ static char *put_str(char **at, const struct spool_str *s)
 {
 	char *p = *at;
 
-	memcpy(p, s->p, s->len);
+	if (s->len > 0)          /* an empty string may have no pointer */
+		memcpy(p, s->p, s->len);
 	p[s->len] = '\0';
 	*at += s->len + 1;
 	return p;

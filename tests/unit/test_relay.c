@@ -456,7 +456,8 @@ static void test_defer_then_retry(void)
 	run(&f, 3000000);
 	CU_ASSERT_EQUAL(f.srv.msgs, 1);
 	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
-	CU_ASSERT_EQUAL(f.r.stats.sent, 1);
+	/* the DSN for bad@ may or may not have gone out yet (real I/O) */
+	CU_ASSERT(f.r.stats.sent >= 1 && f.r.stats.sent <= 2);
 	CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
 	run(&f, 5000000);
 	teardown(&f);

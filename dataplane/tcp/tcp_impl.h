@@ -68,6 +68,9 @@ struct tcp_scoreboard {
 	struct tcp_sack_block r[TCP_SACK_RANGES];
 	uint8_t n;
 	uint32_t high_rxt;       /* end of the highest retransmitted octet */
+	uint32_t rxt_seq;        /* the first hole, known retransmitted ... */
+	uint32_t rxt_mark;       /* ... before everything from here was sent */
+	bool rxt_known;
 };
 
 struct tcp_key {
@@ -117,6 +120,8 @@ struct tcp_conn {
 
 	/* congestion control (RFC 5681, 6582) */
 	uint32_t cwnd, ssthresh, recover;
+	uint32_t bytes_acked;    /* RFC 5681 §3.1 byte counting in avoidance */
+	uint32_t una_at_send;    /* snd_una when we last transmitted */
 	uint8_t dupacks;
 	struct tcp_scoreboard sb;  /* RFC 6675 loss recovery, when sack_ok */
 
@@ -219,6 +224,7 @@ void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_full_ack(struct tcp_conn *c);
 void tcp_cc_timeout(struct tcp_conn *c);
 void tcp_cc_sack_recovery(struct tcp_conn *c);
+void tcp_cc_rexmit_lost(struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 
 /* tcp_sack.c */
@@ -229,6 +235,7 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only,
 			uint32_t *seq, uint32_t *len);
 void tcp_sack_retransmitted(struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_sack_lost_rexmit(struct tcp_conn *c);
 
 /* tcp_listen.c */
 void tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,

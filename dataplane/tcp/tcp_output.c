@@ -249,6 +249,7 @@ static int send_data(struct tcp_conn *c, uint32_t len, bool fin)
 	}
 	c->snd_nxt += len + (fin ? 1 : 0);
 	c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+	c->una_at_send = c->snd_una;
 	if (fin)
 		c->flags |= TF_FIN_SENT;
 	if (c->deadline[TMR_RTO] == UINT64_MAX)
@@ -317,6 +318,7 @@ static void output_sack_recovery(struct tcp_conn *c)
 	uint32_t seq, len;
 	int n;
 
+	tcp_sack_lost_rexmit(c);
 	while (tcp_sack_pipe(c) + c->snd_mss <= c->cwnd) {
 		uint32_t before = c->snd_nxt;
 

@@ -72,6 +72,7 @@ bool tcp_cc_dupack(struct tcp_conn *c)
 	c->recover = c->snd_max;
 	c->cwnd = c->ssthresh + TCP_DUPACK_THRESH * mss;
 	c->bytes_acked = 0;
+	c->flags &= (uint16_t)~TF_TLP_OUT;   /* recovery makes the response */
 	c->flags |= TF_IN_RECOVERY;
 	return true;
 }
@@ -126,6 +127,15 @@ void tcp_cc_rexmit_lost(struct tcp_conn *c)
 	c->recover = c->snd_max;
 }
 
+/* A tail loss probe repaired a loss no recovery saw (RFC 8985 §7.4.2):
+ * the reduction a fast recovery would have made. */
+void tcp_cc_tlp_loss(struct tcp_conn *c)
+{
+	c->ssthresh = half_flight(c);
+	c->cwnd = c->ssthresh;
+	c->bytes_acked = 0;
+}
+
 /* RFC 6675 §5 step 4.2: SACK-based recovery halves the flight into both
  * ssthresh and cwnd; pipe then limits what is in flight, so there is no
  * inflation or deflation.  recover is RecoveryPoint. */
@@ -135,5 +145,5 @@ void tcp_cc_sack_recovery(struct tcp_conn *c)
 	c->cwnd = c->ssthresh;
 	c->bytes_acked = 0;
 	c->recover = c->snd_max;
-	c->flags |= TF_IN_RECOVERY;
+	c->flags = (uint16_t)((c->flags | TF_IN_RECOVERY) & ~TF_TLP_OUT);
 }

@@ -210,8 +210,23 @@ void tcp_sack_lost_rexmit(struct tcp_conn *c)
 	}
 }
 
+/* A tail loss probe is out and the peer SACKed it above a hole: RACK's
+ * rule (RFC 8985 §6.2, §7.4) — what was sent before a delivered segment
+ * is lost, and the probe left two round trips after everything below it,
+ * far more than RACK's reordering window. */
+static bool probe_delivered(const struct tcp_conn *c)
+{
+	if (!(c->flags & TF_TLP_OUT) || !seq_lt(c->snd_una, c->tlp_seq))
+		return false;
+	for (uint8_t i = 0; i < c->sb.n; i++)
+		if (seq_leq(c->sb.r[i].start, c->tlp_seq) && seq_gt(c->sb.r[i].end, c->tlp_seq))
+			return true;
+	return false;
+}
+
 /* RFC 6675 §5: an ACK that SACKs FRESH new bytes is a DupAck.  Outside
- * recovery the DupThresh-th, or a first hole that IsLost already, starts
+ * recovery the DupThresh-th, or a first hole that IsLost already (or
+ * below a delivered tail loss probe), starts
  * loss recovery (not for losses of a window already recovered or timed
  * out, as RFC 6582 guards with recover): the first hole is retransmitted
  * at once and the rest follows from tcp_output().  Short of that, the
@@ -226,7 +241,8 @@ void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh)
 	TCP_STAT(c->stack, dup_acks, 1);
 	c->sb.high_rxt = c->snd_una;
 	c->sb.rxt_known = false;
-	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una)) ||
+	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una) &&
+	     !probe_delivered(c)) ||
 	    seq_lt(c->snd_una, c->recover)) {
 		tcp_conn_mark_output(c);        /* limited transmit, by pipe */
 		return;

@@ -406,12 +406,135 @@ static void test_lost_retransmission(void)
 	stop();
 }
 
-/* --- bulk one way under loss and delay ------------------------------------ */
-
 static bool srv_got(void *arg)
 {
 	return srv.rx_len == *(const size_t *)arg;
 }
+
+/* The last two data segments of a burst are lost and nothing follows
+ * them: one DupAck at most could come, so RFC 6675 alone waits for the
+ * RTO.  The tail loss probe (RFC 8985 §7) resends the last segment two
+ * round trips later; its SACK shows the hole below it lost, and SACK
+ * recovery (which makes the congestion response) repairs it. */
+static void test_tail_loss_probe(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct drop_plan plan = {.side = 0, .nth = {19, 20}};
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 20 * (1460 - 12);
+	uint64_t t0;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	h.filter = drop_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	t0 = h.now;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	CU_ASSERT_EQUAL(h.filtered, 2);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	/* two round trips to the probe, one for it, one for the repair:
+	 * before the 200 ms RTO would even have fired */
+	CU_ASSERT(h.now - t0 < 150000);
+	h_run(&h, SEC);
+	CU_ASSERT_FALSE(cli.conn->flags & (TF_TLP_OUT | TF_IN_RECOVERY));
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* The last data segment of the first flight is lost and so are the ACKs
+ * of the rest: the probe alone repairs the loss, no D-SACK comes, so cwnd
+ * is lowered as a recovery would have (RFC 8985 §7.4.2). */
+struct tail_and_acks {
+	struct drop_plan data;
+	uint64_t acks_until;
+};
+
+static bool tail_and_acks_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct tail_and_acks *t = arg;
+
+	if (side == 1)
+		return h.now < t->acks_until;
+	return drop_filter(&t->data, side, m);
+}
+
+static void test_tail_loss_probe_repairs(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct tail_and_acks t = {.data = {.side = 0, .nth = {10}}};
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 10 * (1460 - 12);
+	uint32_t cwnd;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	t.acks_until = h.now + 15000;
+	h.filter = tail_and_acks_filter, h.filter_arg = &t;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	cwnd = cli.conn->cwnd;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(cli.conn->ssthresh, cwnd / 2);
+	CU_ASSERT_EQUAL(cli.conn->cwnd, cli.conn->ssthresh);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* Only the ACKs of a window are lost: the probe draws a D-SACK, so no
+ * window reduction follows. */
+static bool drop_acks_once(void *arg, int side, const struct rte_mbuf *m)
+{
+	uint64_t *until = arg;
+
+	(void)m;
+	return side == 1 && h.now < *until;
+}
+
+static void test_tail_loss_probe_lost_acks(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 20 * (1460 - 12);
+	uint64_t until;
+	uint32_t cwnd;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	until = h.now + 15000;                 /* the ACKs of the first flight */
+	h.filter = drop_acks_once, h.filter_arg = &until;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	cwnd = cli.conn->cwnd;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(h.filtered > 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT(cli.conn->cwnd >= cwnd);
+	CU_ASSERT(cli.conn->snd_una == cli.conn->snd_max);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* --- bulk one way under loss and delay ------------------------------------ */
 
 /* 4 MiB from the client, 1 MiB buffers, 10 ms delay each way (RTT 20 ms)
  * with 1% loss, 1% duplication and 5% reordering both ways, three seeds:
@@ -1157,6 +1280,9 @@ void test_tcp_register(void)
 	CU_add_test(s, "ssthresh from the flight at the last send", test_cc_flight_at_send);
 	CU_add_test(s, "cwnd after a full ACK; a lost retransmission", test_cc_full_ack);
 	CU_add_test(s, "a lost fast retransmission is sent again before the RTO", test_lost_retransmission);
+	CU_add_test(s, "tail loss probe: SACK recovery of the last two segments", test_tail_loss_probe);
+	CU_add_test(s, "tail loss probe repairs the lost last segment", test_tail_loss_probe_repairs);
+	CU_add_test(s, "tail loss probe after lost ACKs: D-SACK, no reduction", test_tail_loss_probe_lost_acks);
 	CU_add_test(s, "4 MiB under 1% loss and 20 ms RTT, no timeout", test_bulk_lossy_long_rtt);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);

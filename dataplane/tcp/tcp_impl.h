@@ -247,7 +247,8 @@ void tcp_sack_lost_rexmit(struct tcp_conn *c);
 /* tcp_tlp.c */
 void tcp_tlp_arm(struct tcp_conn *c);
 void tcp_tlp_fire(struct tcp_conn *c);
-void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o);
+void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o,
+		 bool advanced);
 
 /* tcp_listen.c */
 void tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,

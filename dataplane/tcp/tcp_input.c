@@ -409,12 +409,15 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 			return false;
 		tcp_keepalive_start(c);
 	}
+	bool advanced = seq_gt(ack, c->snd_una);
+
 	update_window(c, seq, ack, th);
-	if (seq_gt(ack, c->snd_una))
+	if (advanced)
 		ack_new_data(c, ack, o);
 	else
 		dup_ack(c, th, plen, ack, o);
-	tcp_tlp_ack(c, ack, o);
+	if (advanced || plen == 0)              /* data alone tells nothing */
+		tcp_tlp_ack(c, ack, o, advanced);
 	if (simultaneous && !GONE(c))
 		event(c, TCP_EV_CONNECTED);
 	return !GONE(c);

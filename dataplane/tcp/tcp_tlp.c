@@ -11,6 +11,7 @@
 #include "dataplane/tcp/tcp_impl.h"
 
 #define TCP_WCDELACK_US 200000u     /* worst-case delayed ACK (WCDelAckT) */
+#define TCP_PTO_MIN_US  10000u      /* floor: scheduling noise on a LAN */
 
 /* A SACK connection with an RTT sample and data outstanding, in no
  * recovery (fast, or after a timeout until recover is acked), no probe
@@ -26,7 +27,9 @@ static bool may_probe(const struct tcp_conn *c)
 }
 
 /* RFC 8985 §7.2: PTO = 2 * SRTT, plus WCDelAckT when one segment is in
- * flight (its ACK may be delayed); none when the RTO comes first. */
+ * flight (its ACK may be delayed), at least 10 ms (as Linux: on a LAN
+ * 2 * SRTT is below the peer's scheduling noise); none when the RTO comes
+ * first. */
 void tcp_tlp_arm(struct tcp_conn *c)
 {
 	uint64_t pto;
@@ -34,7 +37,7 @@ void tcp_tlp_arm(struct tcp_conn *c)
 	tcp_conn_disarm(c, TMR_PTO);
 	if (!may_probe(c))
 		return;
-	pto = 2ull * c->srtt_us;
+	pto = RTE_MAX(2ull * c->srtt_us, (uint64_t)TCP_PTO_MIN_US);
 	if (tcp_flight(c) <= c->snd_mss)
 		pto += TCP_WCDELACK_US;
 	if (c->stack->now + pto < c->deadline[TMR_RTO])
@@ -77,11 +80,15 @@ static bool dsack_for_probe(const struct tcp_conn *c, uint32_t ack,
 	return seq_lt(s, c->tlp_end) && seq_gt(e, c->tlp_seq);
 }
 
-/* RFC 8985 §7.4, on every ACK while a probe is out: the episode ends with
- * the first ACK at or past the probe's end.  Without a D-SACK for the
- * probe by then, the probe repaired a loss that no recovery saw: cwnd and
- * ssthresh are lowered as a recovery would have (unless one did). */
-void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o)
+/* RFC 8985 §7.4, on each ACK for new data (ADVANCED) or pure ACK while a
+ * probe is out.  The ACK that reaches the probe's end may answer the original
+ * or the probe, so the episode goes on: a D-SACK for the probe, or a
+ * duplicate ACK after it (the second copy arrived), ends it with nothing
+ * lost; an ACK past the probe's end without either means the probe
+ * repaired a loss that no recovery saw: cwnd and ssthresh are lowered as a
+ * recovery would have (unless one did). */
+void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o,
+		 bool advanced)
 {
 	if (!(c->flags & TF_TLP_OUT))
 		return;
@@ -89,9 +96,13 @@ void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o)
 		c->flags |= TF_TLP_DSACK;
 	if (seq_lt(ack, c->tlp_end))
 		return;
-	c->flags &= (uint16_t)~TF_TLP_OUT;
-	if (!(c->flags & (TF_TLP_DSACK | TF_IN_RECOVERY))) {
-		TCP_STAT(c->stack, tlp_losses, 1);
-		tcp_cc_tlp_loss(c);
+	if (!(c->flags & TF_TLP_DSACK) && advanced) {
+		if (ack == c->tlp_end)
+			return;
+		if (!(c->flags & TF_IN_RECOVERY)) {
+			TCP_STAT(c->stack, tlp_losses, 1);
+			tcp_cc_tlp_loss(c);
+		}
 	}
+	c->flags &= (uint16_t)~TF_TLP_OUT;
 }

@@ -450,8 +450,10 @@ static void test_tail_loss_probe(void)
 }
 
 /* The last data segment of the first flight is lost and so are the ACKs
- * of the rest: the probe alone repairs the loss, no D-SACK comes, so cwnd
- * is lowered as a recovery would have (RFC 8985 §7.4.2). */
+ * of the rest: the probe alone repairs the loss.  Its ACK might answer a
+ * late original, so the verdict waits for the next ACK: past the probe,
+ * with no D-SACK or duplicate ACK before it, the probe repaired a loss and
+ * ssthresh is lowered as a recovery would have (RFC 8985 §7.4.2). */
 struct tail_and_acks {
 	struct drop_plan data;
 	uint64_t acks_until;
@@ -471,7 +473,7 @@ static void test_tail_loss_probe_repairs(void)
 	struct tcp_stack_conf conf = base_conf();
 	struct tail_and_acks t = {.data = {.side = 0, .nth = {10}}};
 	struct impair_conf imp = {.delay_us = 10000};
-	size_t len = 10 * (1460 - 12);
+	size_t len = 30 * (1460 - 12);
 	uint32_t cwnd;
 
 	start(&conf, &imp, &imp);
@@ -488,8 +490,8 @@ static void test_tail_loss_probe_repairs(void)
 	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
 	CU_ASSERT_EQUAL(st(0)->tlp_losses, 1);
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
-	CU_ASSERT_EQUAL(cli.conn->ssthresh, cwnd / 2);
-	CU_ASSERT_EQUAL(cli.conn->cwnd, cli.conn->ssthresh);
+	CU_ASSERT(cli.conn->ssthresh < cwnd);
+	CU_ASSERT_FALSE(cli.conn->flags & TF_TLP_OUT);
 	tcp_abort(cli.conn);
 	h_run(&h, SEC);
 	stop();

@@ -17,23 +17,40 @@ void tcp_cc_init(struct tcp_conn *c)
 
 	c->cwnd = RTE_MIN(TCP_IW_SEGS * mss, RTE_MAX(2 * mss, 14600u));
 	c->ssthresh = UINT32_MAX;
+	c->bytes_acked = 0;
+	c->una_at_send = c->snd_una;
 }
 
+/* RFC 5681 eq. 4 on the FlightSize the network held when we last sent:
+ * ACKs taken in one burst (a whole window's, behind one RX poll) shrink
+ * snd_max - snd_una before output can refill, so the ACK that detects a
+ * loss would otherwise see only the bytes sent after the lost one. */
 static uint32_t half_flight(const struct tcp_conn *c)
 {
-	return RTE_MAX(tcp_flight(c) / 2, 2u * c->snd_mss);
+	uint32_t flight = RTE_MAX(tcp_flight(c), c->snd_max - c->una_at_send);
+
+	return RTE_MAX(flight / 2, 2u * c->snd_mss);
 }
 
-/* New data acknowledged outside recovery: slow start, then congestion
- * avoidance (RFC 5681 §3.1, byte counting limited to one SMSS per ACK). */
+/* New data acknowledged outside recovery.  Slow start counts the bytes
+ * acknowledged, at most L = 2 * SMSS per ACK (RFC 3465 §2.2, as RFC 5681
+ * §3.1 allows), so a delayed-ACK peer does not halve the growth;
+ * congestion avoidance adds one SMSS per cwnd of bytes acknowledged (RFC
+ * 5681 §3.1, the recommended byte counting). */
 void tcp_cc_ack(struct tcp_conn *c, uint32_t acked)
 {
 	uint32_t mss = c->snd_mss;
 
-	if (c->cwnd < c->ssthresh)
-		c->cwnd += RTE_MIN(acked, mss);
-	else
-		c->cwnd += RTE_MAX(1u, mss * mss / c->cwnd);
+	if (c->cwnd < c->ssthresh) {
+		c->cwnd += RTE_MIN(acked, 2 * mss);
+		c->bytes_acked = 0;
+		return;
+	}
+	c->bytes_acked += acked;
+	if (c->bytes_acked >= c->cwnd) {
+		c->bytes_acked -= c->cwnd;
+		c->cwnd += mss;
+	}
 }
 
 /* A duplicate ACK.  Returns true on the third: the caller retransmits. */
@@ -54,6 +71,8 @@ bool tcp_cc_dupack(struct tcp_conn *c)
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->cwnd = c->ssthresh + TCP_DUPACK_THRESH * mss;
+	c->bytes_acked = 0;
+	c->flags &= (uint16_t)~TF_TLP_OUT;   /* recovery makes the response */
 	c->flags |= TF_IN_RECOVERY;
 	return true;
 }
@@ -68,10 +87,19 @@ void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked)
 	c->cwnd = RTE_MAX(c->cwnd, (uint32_t)c->snd_mss);
 }
 
-/* RFC 6582 §3.2 step 6: a full ACK ends recovery. */
+/* A full ACK ends recovery.  NewReno deflates (RFC 6582 §3.2 step 6,
+ * option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS)), which guards
+ * against a burst from an inflated cwnd.  SACK recovery never inflated
+ * cwnd and pipe kept the flight at it, so cwnd stays ssthresh (RFC 6675
+ * §5 leaves it; option 2 of step 6). */
 void tcp_cc_full_ack(struct tcp_conn *c)
 {
-	c->cwnd = RTE_MIN(c->ssthresh, RTE_MAX(tcp_flight(c), (uint32_t)c->snd_mss) + c->snd_mss);
+	if (c->sack_ok)
+		c->cwnd = c->ssthresh;
+	else
+		c->cwnd = RTE_MIN(c->ssthresh,
+				  RTE_MAX(tcp_flight(c), (uint32_t)c->snd_mss) + c->snd_mss);
+	c->bytes_acked = 0;
 	c->flags &= ~TF_IN_RECOVERY;
 }
 
@@ -81,9 +109,31 @@ void tcp_cc_timeout(struct tcp_conn *c)
 {
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->snd_mss;
+	c->bytes_acked = 0;
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->flags &= ~TF_IN_RECOVERY;
+}
+
+/* A retransmission was lost (tcp_sack_lost_rexmit): RFC 5681 §3.1 takes
+ * that as a second indication of congestion, so cwnd and ssthresh are
+ * lowered again, and recovery now lasts until what is outstanding is
+ * acknowledged. */
+void tcp_cc_rexmit_lost(struct tcp_conn *c)
+{
+	c->ssthresh = RTE_MAX(c->cwnd / 2, 2u * c->snd_mss);
+	c->cwnd = c->ssthresh;
+	c->bytes_acked = 0;
+	c->recover = c->snd_max;
+}
+
+/* A tail loss probe repaired a loss no recovery saw (RFC 8985 §7.4.2):
+ * the reduction a fast recovery would have made. */
+void tcp_cc_tlp_loss(struct tcp_conn *c)
+{
+	c->ssthresh = half_flight(c);
+	c->cwnd = c->ssthresh;
+	c->bytes_acked = 0;
 }
 
 /* RFC 6675 §5 step 4.2: SACK-based recovery halves the flight into both
@@ -93,6 +143,7 @@ void tcp_cc_sack_recovery(struct tcp_conn *c)
 {
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
+	c->bytes_acked = 0;
 	c->recover = c->snd_max;
-	c->flags |= TF_IN_RECOVERY;
+	c->flags = (uint16_t)((c->flags | TF_IN_RECOVERY) & ~TF_TLP_OUT);
 }

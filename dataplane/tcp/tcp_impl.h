@@ -42,6 +42,7 @@ enum tcp_tmr {
 	TMR_DELACK,
 	TMR_KEEPALIVE,
 	TMR_LINGER,     /* SYN_RCVD and orphaned FIN_WAIT_2 lifetimes */
+	TMR_PTO,        /* tail loss probe (RFC 8985 §7) */
 	TMR_N
 };
 
@@ -59,6 +60,9 @@ enum tcp_tmr {
 #define TF_ACCEPTED     0x0400u  /* passive: the listener accepted it */
 #define TF_IN_INPUT     0x0800u  /* inside tcp_input: defer frees */
 #define TF_DEAD         0x1000u  /* to be freed when input unwinds */
+#define TF_TLP_OUT      0x2000u  /* a tail loss probe is unanswered */
+#define TF_TLP_DSACK    0x4000u  /* ... and a D-SACK showed it unneeded */
+#define TF_DSACK        0x8000u  /* report dsack_* in the next ACK */
 
 #define TCP_SACK_RANGES 8       /* SACKed ranges a sender remembers */
 
@@ -68,6 +72,9 @@ struct tcp_scoreboard {
 	struct tcp_sack_block r[TCP_SACK_RANGES];
 	uint8_t n;
 	uint32_t high_rxt;       /* end of the highest retransmitted octet */
+	uint32_t rxt_seq;        /* the first hole, known retransmitted ... */
+	uint32_t rxt_mark;       /* ... before everything from here was sent */
+	bool rxt_known;
 };
 
 struct tcp_key {
@@ -107,6 +114,7 @@ struct tcp_conn {
 	uint64_t ts_recent_age;
 	uint8_t unacked_segs;    /* full segments since our last ACK */
 	uint32_t ooo_last;       /* start of the latest out-of-order segment */
+	uint32_t dsack_start, dsack_end;  /* a duplicate received (RFC 2883) */
 
 	/* RTT and RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;
@@ -117,6 +125,9 @@ struct tcp_conn {
 
 	/* congestion control (RFC 5681, 6582) */
 	uint32_t cwnd, ssthresh, recover;
+	uint32_t bytes_acked;    /* RFC 5681 §3.1 byte counting in avoidance */
+	uint32_t una_at_send;    /* snd_una when we last transmitted */
+	uint32_t tlp_seq, tlp_end;  /* the outstanding tail loss probe */
 	uint8_t dupacks;
 	struct tcp_scoreboard sb;  /* RFC 6675 loss recovery, when sack_ok */
 
@@ -219,6 +230,8 @@ void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_full_ack(struct tcp_conn *c);
 void tcp_cc_timeout(struct tcp_conn *c);
 void tcp_cc_sack_recovery(struct tcp_conn *c);
+void tcp_cc_rexmit_lost(struct tcp_conn *c);
+void tcp_cc_tlp_loss(struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 
 /* tcp_sack.c */
@@ -229,6 +242,13 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only,
 			uint32_t *seq, uint32_t *len);
 void tcp_sack_retransmitted(struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_sack_lost_rexmit(struct tcp_conn *c);
+
+/* tcp_tlp.c */
+void tcp_tlp_arm(struct tcp_conn *c);
+void tcp_tlp_fire(struct tcp_conn *c);
+void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o,
+		 bool advanced);
 
 /* tcp_listen.c */
 void tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,

@@ -363,6 +363,7 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 		tcp_conn_disarm(c, TMR_RTO);
 	else
 		tcp_rto_restart(c);
+	tcp_tlp_arm(c);
 	if ((c->flags & TF_WANT_WRITE) && tcp_send_space(c) > 0) {
 		c->flags &= ~TF_WANT_WRITE;
 		event(c, TCP_EV_WRITABLE);
@@ -427,11 +428,15 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 			return false;
 		tcp_keepalive_start(c);
 	}
+	bool advanced = seq_gt(ack, c->snd_una);
+
 	update_window(c, seq, ack, th);
-	if (seq_gt(ack, c->snd_una))
+	if (advanced)
 		ack_new_data(c, ack, o);
 	else
 		dup_ack(c, th, plen, ack, o);
+	if (advanced || plen == 0)              /* data alone tells nothing */
+		tcp_tlp_ack(c, ack, o, advanced);
 	if (simultaneous && !GONE(c))
 		event(c, TCP_EV_CONNECTED);
 	return !GONE(c);
@@ -460,6 +465,17 @@ static bool fin_ack_transitions(struct tcp_conn *c)
 
 /* --- data and FIN ------------------------------------------------------------------ */
 
+/* Octets [start, end) arrived again: the next ACK reports them first
+ * (RFC 2883 D-SACK), so the sender can tell a needless retransmission. */
+static void dsack(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	if (!c->sack_ok)
+		return;
+	c->dsack_start = start;
+	c->dsack_end = end;
+	c->flags |= TF_DSACK;
+}
+
 /* In-order bytes go to the application; out-of-order bytes are kept at
  * their offset and SACKed.  Returns false when the connection went away. */
 static bool data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t plen)
@@ -469,6 +485,8 @@ static bool data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint3
 	if (seq_lt(seq, c->rcv_nxt)) {            /* trim what we already have */
 		uint32_t skip = RTE_MIN(c->rcv_nxt - seq, plen);
 
+		if (skip != 0)
+			dsack(c, seq, seq + skip);
 		p += skip;
 		plen -= skip;
 		seq += skip;
@@ -581,6 +599,8 @@ static bool synchronized_checks(struct tcp_conn *c, const struct rte_tcp_hdr *th
 	}
 	if (!seq_acceptable(c, seq, seg_len(th, plen))) {
 		TCP_STAT(c->stack, drop_bad_seq, 1);
+		if (plen != 0 && seq_lt(seq, c->rcv_nxt))
+			dsack(c, seq, seq_lt(seq + plen, c->rcv_nxt) ? seq + plen : c->rcv_nxt);
 		if (!HAS(th, RST))
 			tcp_send_ack(c);
 		return false;

@@ -125,8 +125,9 @@ static void fill_common(struct tcp_conn *c, struct seg *g, uint8_t flags)
 }
 
 /* SACK blocks from the out-of-order ranges (RFC 2018), in sequence units:
- * first the range holding the latest out-of-order segment (RFC 2018 §4
- * MUST), then the others from the lowest up. */
+ * a D-SACK for a duplicate just received first (RFC 2883 §4), then the
+ * range holding the latest out-of-order segment (RFC 2018 §4 MUST), then
+ * the others from the lowest up. */
 static uint8_t sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *b)
 {
 	uint32_t base = c->rcv_nxt, last = c->ooo_last - base;
@@ -134,6 +135,10 @@ static uint8_t sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *b)
 
 	if (!c->sack_ok)
 		return 0;
+	if (c->flags & TF_DSACK) {
+		b[n].start = c->dsack_start;
+		b[n++].end = c->dsack_end;
+	}
 	for (uint8_t i = 0; i < c->rcv.nooo; i++)
 		if (last - c->rcv.ooo[i].start < c->rcv.ooo[i].end - c->rcv.ooo[i].start)
 			first = i;
@@ -168,6 +173,7 @@ void tcp_send_ack(struct tcp_conn *c)
 	fill_common(c, &g, RTE_TCP_ACK_FLAG);
 	g.opt.nsack = sack_blocks(c, sack);
 	g.opt.sack = sack;
+	c->flags &= (uint16_t)~TF_DSACK;
 	acked_now(c);
 	xmit(c->stack, &c->key, &g);
 }
@@ -249,6 +255,7 @@ static int send_data(struct tcp_conn *c, uint32_t len, bool fin)
 	}
 	c->snd_nxt += len + (fin ? 1 : 0);
 	c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+	c->una_at_send = c->snd_una;
 	if (fin)
 		c->flags |= TF_FIN_SENT;
 	if (c->deadline[TMR_RTO] == UINT64_MAX)
@@ -317,6 +324,7 @@ static void output_sack_recovery(struct tcp_conn *c)
 	uint32_t seq, len;
 	int n;
 
+	tcp_sack_lost_rexmit(c);
 	while (tcp_sack_pipe(c) + c->snd_mss <= c->cwnd) {
 		uint32_t before = c->snd_nxt;
 
@@ -336,6 +344,8 @@ static void output_sack_recovery(struct tcp_conn *c)
 
 void tcp_output(struct tcp_conn *c)
 {
+	uint32_t max = c->snd_max;
+
 	if (c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT)
 		return;
 	if ((c->flags & TF_IN_RECOVERY) && c->sack_ok)
@@ -343,6 +353,8 @@ void tcp_output(struct tcp_conn *c)
 	else
 		while (send_new(c, usable(c)))
 			;
+	if (c->snd_max != max)
+		tcp_tlp_arm(c);                 /* RFC 8985 §7.2: after new data */
 	maybe_persist(c);
 	if (c->flags & TF_ACK_NOW)
 		tcp_send_ack(c);

@@ -79,6 +79,7 @@ void tcp_sack_clear(struct tcp_conn *c)
 {
 	c->sb.n = 0;
 	c->sb.high_rxt = c->snd_una;
+	c->sb.rxt_known = false;
 }
 
 /* IsLost (RFC 6675 §4) for any octet of a hole that begins at SEQ: DupThresh
@@ -153,14 +154,79 @@ bool tcp_sack_next_hole(const struct tcp_conn *c, bool lost_only,
 	return false;
 }
 
-/* A segment [seq, seq + len) went out again. */
+/* A segment [seq, seq + len) went out again.  For the first hole, remember
+ * that everything from snd_max on is sent after this retransmission. */
 void tcp_sack_retransmitted(struct tcp_conn *c, uint32_t seq, uint32_t len)
 {
 	c->sb.high_rxt = seq_max(c->sb.high_rxt, seq + len);
+	if (seq == c->snd_una) {
+		c->sb.rxt_seq = seq;
+		c->sb.rxt_mark = c->snd_max;
+		c->sb.rxt_known = true;
+	}
+}
+
+/* SACKed bytes at and above SEQ. */
+static uint32_t sacked_from(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t bytes = 0;
+
+	for (uint8_t i = 0; i < c->sb.n; i++)
+		if (seq_gt(c->sb.r[i].end, seq))
+			bytes += c->sb.r[i].end - seq_max(c->sb.r[i].start, seq);
+	return bytes;
+}
+
+/* In SACK recovery, the retransmission of the first hole is lost when
+ * more than (DupThresh - 1) * SMSS bytes sent after it are SACKed — the
+ * sent-later-was-delivered rule of RACK (RFC 8985 §3.2), with RFC 6675's
+ * DupThresh as the reordering allowance.  RFC 6675 alone cannot see it
+ * (the hole is below HighRxt), so it would wait for the RTO, collapse cwnd
+ * to one segment and go back N.  Instead it is lowered a second time and
+ * the hole is sent again.  When snd_una moves into a hole retransmitted
+ * earlier, only data sent from now on tells. */
+void tcp_sack_lost_rexmit(struct tcp_conn *c)
+{
+	struct tcp_scoreboard *sb = &c->sb;
+	uint32_t s, e;
+	int n;
+
+	if (!seq_lt(c->snd_una, sb->high_rxt))
+		return;                         /* the first hole not yet resent */
+	if (!sb->rxt_known || sb->rxt_seq != c->snd_una) {
+		sb->rxt_seq = c->snd_una;
+		sb->rxt_mark = c->snd_max;
+		sb->rxt_known = true;
+		return;
+	}
+	if (sacked_from(c, sb->rxt_mark) <= (TCP_DUPACK_THRESH - 1) * (uint32_t)c->snd_mss ||
+	    !hole_from(c, c->snd_una, &s, &e))
+		return;
+	TCP_STAT(c->stack, rexmit_lost, 1);
+	tcp_cc_rexmit_lost(c);
+	if ((n = tcp_retransmit(c, s, e - s)) > 0) {
+		TCP_STAT(c->stack, rexmit_sack, 1);
+		tcp_sack_retransmitted(c, s, (uint32_t)n);
+	}
+}
+
+/* A tail loss probe is out and the peer SACKed it above a hole: RACK's
+ * rule (RFC 8985 §6.2, §7.4) — what was sent before a delivered segment
+ * is lost, and the probe left two round trips after everything below it,
+ * far more than RACK's reordering window. */
+static bool probe_delivered(const struct tcp_conn *c)
+{
+	if (!(c->flags & TF_TLP_OUT) || !seq_lt(c->snd_una, c->tlp_seq))
+		return false;
+	for (uint8_t i = 0; i < c->sb.n; i++)
+		if (seq_leq(c->sb.r[i].start, c->tlp_seq) && seq_gt(c->sb.r[i].end, c->tlp_seq))
+			return true;
+	return false;
 }
 
 /* RFC 6675 §5: an ACK that SACKs FRESH new bytes is a DupAck.  Outside
- * recovery the DupThresh-th, or a first hole that IsLost already, starts
+ * recovery the DupThresh-th, or a first hole that IsLost already (or
+ * below a delivered tail loss probe), starts
  * loss recovery (not for losses of a window already recovered or timed
  * out, as RFC 6582 guards with recover): the first hole is retransmitted
  * at once and the rest follows from tcp_output().  Short of that, the
@@ -174,7 +240,9 @@ void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh)
 		return;
 	TCP_STAT(c->stack, dup_acks, 1);
 	c->sb.high_rxt = c->snd_una;
-	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una)) ||
+	c->sb.rxt_known = false;
+	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una) &&
+	     !probe_delivered(c)) ||
 	    seq_lt(c->snd_una, c->recover)) {
 		tcp_conn_mark_output(c);        /* limited transmit, by pipe */
 		return;

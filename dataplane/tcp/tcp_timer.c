@@ -91,6 +91,8 @@ static void rto_fire(struct tcp_conn *c)
 		return;
 	}
 	TCP_STAT(s, rexmit_rto, 1);
+	c->flags &= (uint16_t)~TF_TLP_OUT;
+	tcp_conn_disarm(c, TMR_PTO);
 	tcp_cc_timeout(c);
 	tcp_sack_clear(c);                     /* RFC 6675 §5.1 */
 	c->snd_nxt = c->snd_una;               /* go back: resend from the hole */
@@ -153,6 +155,9 @@ static void fire_due(struct tcp_conn *c, enum tcp_tmr t)
 		break;
 	case TMR_LINGER:
 		linger_fire(c);
+		break;
+	case TMR_PTO:
+		tcp_tlp_fire(c);
 		break;
 	default:
 		break;

@@ -274,6 +274,304 @@ static void test_several_holes_no_sack(void)
 	stop();
 }
 
+/* --- congestion control, exactly ------------------------------------------- */
+
+static struct tcp_conn cc_conn(void)
+{
+	struct tcp_conn c = {.snd_mss = 1000, .snd_una = 5000, .snd_max = 5000,
+			     .una_at_send = 5000};
+
+	tcp_cc_init(&c);
+	return c;
+}
+
+/* Slow start counts acknowledged bytes up to 2 * SMSS per ACK (RFC 3465
+ * L = 2); congestion avoidance adds one SMSS per cwnd of bytes acked, so
+ * an ACK for every second segment grows cwnd as fast as one per segment. */
+static void test_cc_byte_counting(void)
+{
+	struct tcp_conn c = cc_conn();
+
+	CU_ASSERT_EQUAL(c.cwnd, 10000);
+	tcp_cc_ack(&c, 2000);
+	CU_ASSERT_EQUAL(c.cwnd, 12000);
+	tcp_cc_ack(&c, 5000);
+	CU_ASSERT_EQUAL(c.cwnd, 14000);
+	tcp_cc_ack(&c, 500);
+	CU_ASSERT_EQUAL(c.cwnd, 14500);
+	c.ssthresh = c.cwnd = 10000;
+	for (int i = 0; i < 4; i++) {
+		tcp_cc_ack(&c, 2000);
+		CU_ASSERT_EQUAL(c.cwnd, 10000);
+	}
+	tcp_cc_ack(&c, 2000);                   /* 10,000 bytes: one SMSS */
+	CU_ASSERT_EQUAL(c.cwnd, 11000);
+	CU_ASSERT_EQUAL(c.bytes_acked, 0);
+	for (int i = 0; i < 11; i++)
+		tcp_cc_ack(&c, 1000);
+	CU_ASSERT_EQUAL(c.cwnd, 12000);
+}
+
+/* ssthresh halves the flight as it was when we last sent, not what is
+ * left after a burst of ACKs processed before output could refill. */
+static void test_cc_flight_at_send(void)
+{
+	struct tcp_conn c = cc_conn();
+
+	c.cwnd = 100000;
+	c.snd_max = c.snd_una + 100000;        /* sent: a full cwnd */
+	c.una_at_send = c.snd_una;
+	c.snd_una += 90000;                    /* 45 ACKs in one burst */
+	c.recover = c.snd_una;
+	CU_ASSERT_FALSE(tcp_cc_dupack(&c));
+	CU_ASSERT_FALSE(tcp_cc_dupack(&c));
+	CU_ASSERT(tcp_cc_dupack(&c));
+	CU_ASSERT_EQUAL(c.ssthresh, 50000);
+	CU_ASSERT_EQUAL(c.cwnd, 53000);
+	/* with nothing acked since the last send it is FlightSize itself */
+	c = cc_conn();
+	c.snd_max = c.snd_una + 30000;
+	c.una_at_send = c.snd_una;
+	tcp_cc_sack_recovery(&c);
+	CU_ASSERT_EQUAL(c.ssthresh, 15000);
+	CU_ASSERT_EQUAL(c.cwnd, 15000);
+}
+
+/* A full ACK ends recovery: with SACK cwnd is ssthresh (pipe kept the
+ * flight at cwnd); NewReno deflates to min(ssthresh, FlightSize + SMSS). */
+static void test_cc_full_ack(void)
+{
+	struct tcp_conn c = cc_conn();
+
+	c.sack_ok = true;
+	c.ssthresh = 40000, c.cwnd = 40000, c.flags = TF_IN_RECOVERY;
+	c.snd_max = c.snd_una + 3000;
+	tcp_cc_full_ack(&c);
+	CU_ASSERT_EQUAL(c.cwnd, 40000);
+	CU_ASSERT_FALSE(c.flags & TF_IN_RECOVERY);
+	c.sack_ok = false;
+	c.cwnd = 80000, c.flags = TF_IN_RECOVERY;
+	tcp_cc_full_ack(&c);
+	CU_ASSERT_EQUAL(c.cwnd, 4000);
+	/* a lost retransmission lowers both a second time */
+	c.cwnd = 40000, c.ssthresh = 40000;
+	c.snd_max = c.snd_una + 60000;
+	tcp_cc_rexmit_lost(&c);
+	CU_ASSERT_EQUAL(c.ssthresh, 20000);
+	CU_ASSERT_EQUAL(c.cwnd, 20000);
+	CU_ASSERT_EQUAL(c.recover, c.snd_max);
+}
+
+/* Drop the first two transmissions of one data segment: the fast
+ * retransmission is lost too.  SACKs for data sent after it show that;
+ * it goes out a third time without waiting for the RTO. */
+struct rxt_drop {
+	uint32_t off;       /* the segment's offset in the stream */
+	unsigned left;      /* transmissions still to drop */
+};
+
+static bool rxt_drop_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct rxt_drop *d = arg;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+	uint32_t plen = rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
+
+	if (side != 0 || plen == 0 || cli.conn == NULL || d->left == 0 ||
+	    rte_be_to_cpu_32(th->sent_seq) != cli.conn->iss + 1 + d->off)
+		return false;
+	d->left--;
+	return true;
+}
+
+static void test_lost_retransmission(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct rxt_drop d = {.off = 30 * (1460 - 12), .left = 2};
+	struct impair_conf imp = {.delay_us = 10000};
+
+	start(&conf, &imp, &imp);
+	h.filter = rxt_drop_filter, h.filter_arg = &d;
+	cli.tx = pattern, cli.tx_len = 1u << 20, cli.close_after_tx = true;
+	srv.close_after_tx = true;
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT(h_run_until(&h, 30 * SEC, both_closed, NULL));
+	CU_ASSERT_EQUAL(h.filtered, 2);
+	CU_ASSERT_EQUAL(srv.rx_len, 1u << 20);
+	CU_ASSERT(memcmp(srv.rx, pattern, 1u << 20) == 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_lost, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(st(0)->rto_timeouts, 0);
+	stop();
+}
+
+static bool srv_got(void *arg)
+{
+	return srv.rx_len == *(const size_t *)arg;
+}
+
+/* The last two data segments of a burst are lost and nothing follows
+ * them: one DupAck at most could come, so RFC 6675 alone waits for the
+ * RTO.  The tail loss probe (RFC 8985 §7) resends the last segment two
+ * round trips later; its SACK shows the hole below it lost, and SACK
+ * recovery (which makes the congestion response) repairs it. */
+static void test_tail_loss_probe(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct drop_plan plan = {.side = 0, .nth = {19, 20}};
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 20 * (1460 - 12);
+	uint64_t t0;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	h.filter = drop_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	t0 = h.now;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	CU_ASSERT_EQUAL(h.filtered, 2);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	/* two round trips to the probe, one for it, one for the repair:
+	 * before the 200 ms RTO would even have fired */
+	CU_ASSERT(h.now - t0 < 150000);
+	h_run(&h, SEC);
+	CU_ASSERT_FALSE(cli.conn->flags & (TF_TLP_OUT | TF_IN_RECOVERY));
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* The last data segment of the first flight is lost and so are the ACKs
+ * of the rest: the probe alone repairs the loss.  Its ACK might answer a
+ * late original, so the verdict waits for the next ACK: past the probe,
+ * with no D-SACK or duplicate ACK before it, the probe repaired a loss and
+ * ssthresh is lowered as a recovery would have (RFC 8985 §7.4.2). */
+struct tail_and_acks {
+	struct drop_plan data;
+	uint64_t acks_until;
+};
+
+static bool tail_and_acks_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct tail_and_acks *t = arg;
+
+	if (side == 1)
+		return h.now < t->acks_until;
+	return drop_filter(&t->data, side, m);
+}
+
+static void test_tail_loss_probe_repairs(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct tail_and_acks t = {.data = {.side = 0, .nth = {10}}};
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 30 * (1460 - 12);
+	uint32_t cwnd;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	t.acks_until = h.now + 15000;
+	h.filter = tail_and_acks_filter, h.filter_arg = &t;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	cwnd = cli.conn->cwnd;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT(cli.conn->ssthresh < cwnd);
+	CU_ASSERT_FALSE(cli.conn->flags & TF_TLP_OUT);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* Only the ACKs of a window are lost: the probe draws a D-SACK, so no
+ * window reduction follows. */
+static bool drop_acks_once(void *arg, int side, const struct rte_mbuf *m)
+{
+	uint64_t *until = arg;
+
+	(void)m;
+	return side == 1 && h.now < *until;
+}
+
+static void test_tail_loss_probe_lost_acks(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	size_t len = 20 * (1460 - 12);
+	uint64_t until;
+	uint32_t cwnd;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	until = h.now + 15000;                 /* the ACKs of the first flight */
+	h.filter = drop_acks_once, h.filter_arg = &until;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	cwnd = cli.conn->cwnd;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(h.filtered > 0);
+	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
+	CU_ASSERT_EQUAL(st(0)->tlp_losses, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT(cli.conn->cwnd >= cwnd);
+	CU_ASSERT(cli.conn->snd_una == cli.conn->snd_max);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* --- bulk one way under loss and delay ------------------------------------ */
+
+/* 4 MiB from the client, 1 MiB buffers, 10 ms delay each way (RTT 20 ms)
+ * with 1% loss, 1% duplication and 5% reordering both ways, three seeds:
+ * no timeout, and within 6 s of simulated time each (before byte counting,
+ * ssthresh from the flight at the last send, cwnd = ssthresh after SACK
+ * recovery and lost-retransmission detection: 6.6-8.1 s with timeouts). */
+static void test_bulk_lossy_long_rtt(void)
+{
+	size_t len = PATTERN_LEN;
+
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct impair_conf imp = {.loss_ppm = 10000, .dup_ppm = 10000,
+					  .reorder_ppm = 50000, .delay_us = 10000,
+					  .seed = seed, .max_held = 16384};
+		struct tcp_stack_conf conf = base_conf();
+		uint64_t t0;
+
+		conf.sndbuf = conf.rcvbuf = 1u << 20;
+		start(&conf, &imp, &imp);
+		cli.tx = pattern, cli.tx_len = len;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h_connect(&h, 0, PORT, &cli));
+		CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+		t0 = h.now;
+		CU_ASSERT(h_run_until(&h, 6 * SEC, srv_got, &len));
+		CU_ASSERT(h.now - t0 < 6 * SEC);
+		CU_ASSERT_EQUAL(srv.rx_len, len);
+		CU_ASSERT(memcmp(srv.rx, pattern, RTE_MIN(len, srv.rx_len)) == 0);
+		CU_ASSERT(st(0)->rexmit_fast >= 10);
+		CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+		tcp_abort(cli.conn);
+		h_run(&h, SEC);
+		stop();
+	}
+}
+
 /* The SACK scoreboard against a byte map: random blocks (stale, beyond
  * snd_max, overlapping, touching), snd_una moving on, across 2^32.  While
  * the map has no more ranges than the scoreboard keeps, both agree exactly,
@@ -1015,6 +1313,14 @@ void test_tcp_register(void)
 	CU_add_test(s, "several holes in one window", test_several_holes);
 	CU_add_test(s, "several holes, peer without SACK: NewReno", test_several_holes_no_sack);
 	CU_add_test(s, "SACK scoreboard against a model", test_sack_scoreboard_model);
+	CU_add_test(s, "byte counting in slow start and avoidance", test_cc_byte_counting);
+	CU_add_test(s, "ssthresh from the flight at the last send", test_cc_flight_at_send);
+	CU_add_test(s, "cwnd after a full ACK; a lost retransmission", test_cc_full_ack);
+	CU_add_test(s, "a lost fast retransmission is sent again before the RTO", test_lost_retransmission);
+	CU_add_test(s, "tail loss probe: SACK recovery of the last two segments", test_tail_loss_probe);
+	CU_add_test(s, "tail loss probe repairs the lost last segment", test_tail_loss_probe_repairs);
+	CU_add_test(s, "tail loss probe after lost ACKs: D-SACK, no reduction", test_tail_loss_probe_lost_acks);
+	CU_add_test(s, "4 MiB under 1% loss and 20 ms RTT, no timeout", test_bulk_lossy_long_rtt);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);
 	CU_add_test(s, "active and passive close, TIME_WAIT expiry", test_close_active_passive);

@@ -5,7 +5,9 @@
 # the cost-5 smart host is down (nothing listens) so the cost-10 one gets
 # the mail, and once the cost-5 host is up again (after host_down_s) it
 # gets the next; a sink answering 4xx to MAIL defers the message, and once
-# a normal sink takes its place the retry (retry_s = 2) delivers it.
+# a normal sink takes its place the retry (retry_s = 2) delivers it; a
+# sink refusing RCPT with 5xx bounces the message, and the DSN goes to the
+# sender through the route for its domain (lab.example, a third sink).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -67,9 +69,11 @@ spool = { dir = "$SPOOL"; segment_mb = 16; segments = 2; };
 relay = {
   smart_hosts = (
     { name = "primary"; host = "198.18.1.2"; port = 25; cost = 5; tls = "none"; },
-    { name = "backup"; host = "198.18.1.2"; port = 2525; cost = 10; tls = "none"; }
+    { name = "backup"; host = "198.18.1.2"; port = 2525; cost = 10; tls = "none"; },
+    { name = "senders"; host = "198.18.1.2"; port = 2526; tls = "none"; }
   );
-  routes = ({ domain = "*"; hosts = ["primary", "backup"]; });
+  routes = ({ domain = "*"; hosts = ["primary", "backup"]; },
+            { domain = "lab.example"; hosts = ["senders"]; });
   retry_s = [2]; lifetime_s = 600; host_down_s = 3;
 };
 EOF2
@@ -113,5 +117,19 @@ sink_stop "$SOFT2"
 sink retry 25
 check_eq "the retry delivered it" "$(wait_files "$TMP/retry" 1 20)" 1
 check "... the deferred message" grep -rq '^marker-deferred' "$TMP/retry"
+RETRY=${SINKS[-1]}
+
+# --- 5xx to RCPT: bounced; the DSN reaches the sender's domain's host ------------
+sink_stop "$RETRY"
+sink hard 25 -f RCPT
+sink senders 2526
+swaks_in --h-Subject bounced --body 'marker-bounced'
+check_eq "the sender's smart host got the DSN" "$(wait_files "$TMP/senders" 1 15)" 1
+f=$(find "$TMP/senders" -type f | head -1)
+check "... a delivery-status report" grep -q 'report-type=delivery-status' "$f"
+check "... for the refused recipient" grep -q '^Final-Recipient: rfc822; rcpt@example.com' "$f"
+check "... failed with the sink's reply" grep -q '^Diagnostic-Code: smtp; 5[0-9][0-9] ' "$f"
+check "... returning the message" grep -q '^marker-bounced' "$f"
+check_match "the tracking log has the bounce" "$(cat "$TMP/track.jsonl")" '"event":"bounced"'
 
 sluiced_stop || true

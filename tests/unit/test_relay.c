@@ -48,7 +48,7 @@ struct srv_conn {
 
 struct srv {
 	struct srv_conn conn[8];
-	char body[16384];            /* the last message with a sender */
+	char body[256 * 1024];       /* the last message with a sender */
 	char dsn[32768];             /* the last one from <> */
 	size_t dlen;
 	unsigned dsns;
@@ -234,6 +234,7 @@ struct fix {
 	struct relay r;
 	struct srv srv;
 	int committed;
+	bool disk_reads;       /* set before setup() */
 };
 
 /* The relay section's smart hosts: a cost-5 one nobody listens for, and
@@ -286,7 +287,7 @@ static const char BODY[] =
 	"the end\r\n";
 
 /* Accept one message to a@example.com and bad@example.com, queued. */
-static uint64_t accept_msg(struct fix *f)
+static uint64_t accept_body(struct fix *f, const char *body, size_t len)
 {
 	static struct spool_rcpt rcpt[] = {{.addr = S("a@example.com")},
 					   {.addr = S("bad@example.com")}};
@@ -298,7 +299,7 @@ static uint64_t accept_msg(struct fix *f)
 
 	f->committed = 0;
 	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(f->sp, &env, f->h.now, &m), 0);
-	CU_ASSERT_EQUAL_FATAL(spool_msg_append(m, BODY, sizeof(BODY) - 1), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_msg_append(m, body, len), 0);
 	CU_ASSERT_EQUAL_FATAL(spool_msg_end(m, on_end, f), 0);
 	for (int i = 0; i < 20000 && f->committed == 0; i++) {
 		f->h.now += 100;
@@ -314,6 +315,11 @@ static uint64_t accept_msg(struct fix *f)
 	return qid;
 }
 
+static uint64_t accept_msg(struct fix *f)
+{
+	return accept_body(f, BODY, sizeof(BODY) - 1);
+}
+
 static void setup(struct fix *f, const char *up_tls)
 {
 	char text[2048];
@@ -323,7 +329,10 @@ static void setup(struct fix *f, const char *up_tls)
 	struct queue_conf qc;
 	char err[CONF_ERR_LEN];
 
+	bool disk_reads = f->disk_reads;
+
 	memset(f, 0, sizeof(*f));
+	f->disk_reads = disk_reads;
 	snprintf(text, sizeof(text), CONF_FMT, up_tls);
 	CU_ASSERT_EQUAL_FATAL(conf_load_string(text, "t.conf", &f->conf, err,
 					       sizeof(err)), 0);
@@ -331,11 +340,13 @@ static void setup(struct fix *f, const char *up_tls)
 	strcpy(f->dir, "/tmp/sluice-relay-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(f->dir));
 	spool_conf_defaults(&sc, f->dir, 3);
-	sc.seg_size = 128u << 10;
-	sc.block_size = 16u << 10;
+	sc.seg_size = 1u << 20;
+	sc.block_size = 64u << 10;
 	sc.seg_initial = 1;
 	sc.seg_max = 2;
-	sc.blocks = 4;
+	sc.blocks = 8;         /* room for the large body at once */
+	if (f->disk_reads)
+		sc.mem_budget = 0; /* no body in memory: every read is I/O */
 	CU_ASSERT_EQUAL_FATAL(spool_open(&sc, f->h.now, NULL, NULL, &f->sp), 0);
 	queue_conf_defaults(&qc);
 	relay_queue_conf(&f->conf.relay, &qc);
@@ -430,6 +441,50 @@ static void test_deliver_failover_quit(void)
 	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
 	CU_ASSERT_EQUAL(tcp_stack_stats(f.h.side[0].s)->time_wait, 0);
 	teardown(&f);
+}
+
+/* A body larger than the relay's read window (8 KiB) and the engine's
+ * output buffer: read from the spool in many pieces, lines starting with
+ * dots throughout. */
+static void large_body(bool disk_reads)
+{
+	static struct fix f;
+	static char body[200 * 1024];
+	size_t len = 0;
+	uint64_t qid;
+	struct queue_info qi;
+
+	for (unsigned i = 0; len + 100 < sizeof(body); i++)
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "%sline %u of a long body\r\n",
+					i % 7 == 0 ? "." : "", i);
+	f.disk_reads = disk_reads;
+	setup(&f, "tls = \"none\";");
+	qid = accept_body(&f, body, len);
+	for (int i = 0; i < 5000 && f.srv.msgs == 0; i++) {
+		run(&f, 1000);
+		usleep(100);
+	}
+	CU_ASSERT_EQUAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(f.srv.blen, len);
+	CU_ASSERT(f.srv.blen == len && memcmp(f.srv.body, body, len) == 0);
+	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+	if (disk_reads) {
+		CU_ASSERT(spool_stats(f.sp)->disk_reads >= len / SMTP_CLIENT_CHUNK);
+	} else {
+		CU_ASSERT_EQUAL(spool_stats(f.sp)->disk_reads, 0);
+	}
+	run(&f, 5000000);
+	teardown(&f);
+}
+
+static void test_large_body(void)
+{
+	large_body(false);
+}
+
+static void test_large_body_disk(void)
+{
+	large_body(true);
 }
 
 static void test_defer_then_retry(void)
@@ -535,6 +590,8 @@ void test_relay_register(void)
 		return;
 	CU_add_test(s, "delivery, failover, bounce, QUIT", test_deliver_failover_quit);
 	CU_add_test(s, "4xx defers, the retry delivers", test_defer_then_retry);
+	CU_add_test(s, "a 200 KiB body in many reads", test_large_body);
+	CU_add_test(s, "... read from disk (io_uring)", test_large_body_disk);
 	CU_add_test(s, "STARTTLS, verified", test_tls_verified);
 	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
 }

@@ -268,12 +268,11 @@ static void msg_free(struct relay *r, struct relay_msg *m)
 }
 
 /* Recipient I of M failed for good: a DSN is due unless NOTIFY says no. */
-static void add_failed(struct relay *r, struct relay_msg *m, unsigned i,
-		       unsigned host, const char *status, const char *diag, bool smtp)
+static void add_failed(struct relay_msg *m, unsigned i, unsigned host,
+		       const char *status, const char *diag, bool smtp)
 {
 	struct relay_failed *f;
 
-	(void)r;
 	if (m->nfailed == RELAY_DSN_RCPTS ||
 	    !smtp_dsn_due(m->env->sender, m->list[i].notify, SMTP_DSN_FAILED))
 		return;
@@ -304,7 +303,7 @@ static void attempt_end(struct relay *r, struct relay_msg *m, unsigned host)
 		track(r, TRACK_EXPIRED, m, CONF_RELAY_HOSTS, NULL, m->reason);
 		for (unsigned i = 0; i < m->n; i++)
 			if (m->deferred[i])
-				add_failed(r, m, i, host, "5.4.7", m->reason, false);
+				add_failed(m, i, host, "5.4.7", m->reason, false);
 	}
 	if (m->env != NULL && m->nfailed > 0 &&
 	    relay_dsn_start(r, m, rc == QUEUE_END_FINISHED || rc == QUEUE_END_EXPIRED ?
@@ -443,7 +442,7 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 			r->stats.sent++;
 		} else {
 			r->stats.bounced++;
-			add_failed(r, m, idx, c->host, res->enh, res->text, res->remote);
+			add_failed(m, idx, c->host, res->enh, res->text, res->remote);
 		}
 		break;
 	}

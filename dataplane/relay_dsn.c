@@ -100,7 +100,6 @@ static void read_done(void *arg, int err)
 	struct relay *r = arg;
 	struct relay_dsn *j = r->dsn;
 
-	j->reading = false;
 	if (err < 0)
 		j->msg_len = 0;      /* a report without the returned message */
 	if (j->finish != NULL)
@@ -115,12 +114,8 @@ static void read_orig(struct relay *r)
 	long rc = spool_msg_read(j->orig, 0, j->msg, j->msg_len, read_done, r);
 
 	j->read_again = rc == -EAGAIN;
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN || rc == 0)   /* again next poll; or read_done() later */
 		return;
-	if (rc == 0) {
-		j->reading = true;
-		return;
-	}
 	read_done(r, rc < 0 ? (int)rc : 0);
 }
 

@@ -86,7 +86,7 @@ struct relay_conn {
 
 /* The worker's DSN job (relay_dsn.c). */
 struct relay_dsn {
-	bool busy, reading, read_again;
+	bool busy, read_again;
 	uint64_t qid, dsn_qid, arrival_us;
 	struct spool_msg *orig;          /* read for the returned content */
 	struct spool_msg *finish;        /* finished once read; NULL: queued still */

@@ -141,6 +141,7 @@ int relay_env_add(struct relay *r, uint64_t qid, const struct spool_env *env)
 		       env->body == SPOOL_BODY_BINARYMIME;
 	e->smtputf8 = env->smtputf8;
 	e->arrival_us = env->arrival_us;
+	e->deferred_by = 0;
 	e->nrcpt = env->nrcpt;
 	for (uint32_t i = 0; i < env->nrcpt; i++) {
 		const struct spool_rcpt *s = &env->rcpt[i];
@@ -358,6 +359,16 @@ static int pick(struct relay *r, struct relay_msg *m)
 	}
 	m->nb_order = relay_route_order(c, (unsigned)route, r->rr++, m->order);
 	m->at = 0;
+	/* the host that answered 4xx last time goes last: the next one first */
+	for (unsigned k = 0; m->env->deferred_by && k + 1 < m->nb_order; k++)
+		if (m->order[k] == m->env->deferred_by - 1) {
+			uint8_t h = m->order[k];
+
+			memmove(&m->order[k], &m->order[k + 1], m->nb_order - k - 1);
+			m->order[m->nb_order - 1] = h;
+			break;
+		}
+	m->env->deferred_by = 0;
 	return route;
 }
 
@@ -448,6 +459,8 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 	}
 	case SMTP_RCPT_DEFERRED:
 		m->deferred[idx] = 1;
+		if (res->remote)
+			m->env->deferred_by = (uint8_t)(c->host + 1);
 		track_copy(m->reason, sizeof(m->reason), res->text, strlen(res->text));
 		break;
 	}

@@ -9,7 +9,8 @@
  * the queue, the spool and the tracking ring.  A connection failure before
  * any reply about the message (refused, timed out, greeting, TLS) marks the
  * host down for host_down_s and tries the route's next host in the same
- * attempt; replies (2xx, 4xx, 5xx) end the attempt.
+ * attempt; replies (2xx, 4xx, 5xx) end the attempt, and after a 4xx the
+ * retry tries the route's other hosts before the one that answered it.
  *
  * struct relay_shared is built on the control plane (TLS contexts, AUTH
  * credentials read from their files) and shared read-only by the workers.

@@ -19,6 +19,8 @@ struct relay_env {
 	enum smtp_ret ret;
 	bool body_8bit, smtputf8;
 	uint64_t arrival_us;
+	uint8_t deferred_by;             /* 1 + the host whose 4xx ended the last
+					    attempt (tried last next time); 0 */
 	uint32_t nrcpt;
 	struct smtp_client_rcpt rcpt[];
 };

@@ -235,6 +235,7 @@ struct fix {
 	struct srv srv;
 	int committed;
 	bool disk_reads;       /* set before setup() */
+	unsigned down_port;    /* the cost-5 host's port (24: nobody listens) */
 };
 
 /* The relay section's smart hosts: a cost-5 one nobody listens for, and
@@ -243,7 +244,7 @@ static const char CONF_FMT[] =
 	"eal = [\"--no-huge\"]; control = { socket = \"/run/sl.sock\"; };\n"
 	"ports = ({ name = \"in\"; device = \"net_tap0\"; address = \"10.0.0.1/24\"; });\n"
 	"relay = { smart_hosts = (\n"
-	"  { name = \"down\"; host = \"10.0.0.2\"; port = 24; cost = 5; tls = \"none\"; },\n"
+	"  { name = \"down\"; host = \"10.0.0.2\"; port = %u; cost = 5; tls = \"none\"; },\n"
 	"  { name = \"up\"; host = \"10.0.0.2\"; port = 25; cost = 10; %s });\n"
 	"  routes = ({ domain = \"*\"; hosts = [\"down\", \"up\"]; });\n"
 	"  retry_s = [2]; lifetime_s = 60; host_down_s = 30; max_conns = 2; };\n";
@@ -330,10 +331,12 @@ static void setup(struct fix *f, const char *up_tls)
 	char err[CONF_ERR_LEN];
 
 	bool disk_reads = f->disk_reads;
+	unsigned down_port = f->down_port;
 
 	memset(f, 0, sizeof(*f));
 	f->disk_reads = disk_reads;
-	snprintf(text, sizeof(text), CONF_FMT, up_tls);
+	f->down_port = down_port;
+	snprintf(text, sizeof(text), CONF_FMT, down_port ? down_port : 24, up_tls);
 	CU_ASSERT_EQUAL_FATAL(conf_load_string(text, "t.conf", &f->conf, err,
 					       sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(h_init(&f->h, pool, &tc, NULL, NULL), 0);
@@ -440,6 +443,33 @@ static void test_deliver_failover_quit(void)
 	CU_ASSERT(f.srv.quits >= 1 && f.srv.quits == f.srv.conns);
 	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
 	CU_ASSERT_EQUAL(tcp_stack_stats(f.h.side[0].s)->time_wait, 0);
+	teardown(&f);
+}
+
+/* A 4xx from the cost-5 host: the retry goes to the next host first. */
+static void test_defer_next_host(void)
+{
+	static struct fix f;
+	static struct srv first;
+	struct queue_info qi;
+	uint64_t qid;
+
+	f.down_port = 26;
+	setup(&f, "tls = \"none\";");
+	memset(&first, 0, sizeof(first));
+	first.mail_reply = "451 4.3.0 try again later\r\n";
+	CU_ASSERT_EQUAL_FATAL(tcp_listen(f.h.side[1].s, H_ADDR_B, 26, srv_accept, &first), 0);
+	qid = accept_msg(&f);
+	run(&f, 1000000);
+	CU_ASSERT_EQUAL(first.mails, 1);
+	CU_ASSERT_EQUAL(f.srv.conns, 0);
+	CU_ASSERT_EQUAL_FATAL(queue_get(f.q, qid, &qi), 0);
+	CU_ASSERT_EQUAL(qi.state, QUEUE_DEFERRED);
+	run(&f, 3000000);
+	CU_ASSERT_EQUAL(first.mails, 1);
+	CU_ASSERT_EQUAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+	run(&f, 5000000);
 	teardown(&f);
 }
 
@@ -590,6 +620,7 @@ void test_relay_register(void)
 		return;
 	CU_add_test(s, "delivery, failover, bounce, QUIT", test_deliver_failover_quit);
 	CU_add_test(s, "4xx defers, the retry delivers", test_defer_then_retry);
+	CU_add_test(s, "after a 4xx the retry tries the next host first", test_defer_next_host);
 	CU_add_test(s, "a 200 KiB body in many reads", test_large_body);
 	CU_add_test(s, "... read from disk (io_uring)", test_large_body_disk);
 	CU_add_test(s, "STARTTLS, verified", test_tls_verified);

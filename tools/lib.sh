@@ -69,6 +69,21 @@ sl_sluiced_pids() {
 	return 0
 }
 
+# sl_lab_lock: wait (up to SL_LAB_LOCK_WAIT s, default 3600) until no other
+# lab user (a lab test, the demo, a benchmark) holds the lab, then hold it
+# until this shell exits.  The lab's namespaces, veths and control socket
+# have fixed names, so two users at once would break each other.
+sl_lab_lock() {
+	[[ -n ${SL_LAB_LOCKED:-} ]] && return 0
+	mkdir -p /run/lock
+	exec {SL_LAB_LOCK_FD}>/run/lock/sluice-lab.lock
+	if ! flock -n "$SL_LAB_LOCK_FD"; then
+		sl_info "waiting for the lab (another lab user holds /run/lock/sluice-lab.lock)"
+		flock -w "${SL_LAB_LOCK_WAIT:-3600}" "$SL_LAB_LOCK_FD" || sl_die "the lab stayed busy"
+	fi
+	export SL_LAB_LOCKED=1
+}
+
 sl_hugepages_total() {
 	awk '/^HugePages_Total:/ {print $2}' /proc/meminfo
 }

@@ -66,6 +66,7 @@ in_ns() {
 lab_init() {
 	sl_require_root
 	mkdir -p "$LAB_LOG_DIR"
+	sl_lab_lock
 	# Another sluiced (a kept demo?) owns the lab: leave it alone.
 	local other
 	other=$(sl_sluiced_pids | paste -sd' ' -)

@@ -6,43 +6,23 @@
  * bytes lead to, and draining the output, with every result a known one.
  *
  * The first input byte picks the piece size (1..256 bytes); the rest is
- * ciphertext.  LLVMFuzzerInitialize makes a throwaway self-signed
- * certificate in a temporary directory, removed at exit.
+ * ciphertext.  The certificate is fuzz_tls_fixture's.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "dataplane/tls/tls.h"
-#include "tests/unit/tls_testcert.h"
+#include "tests/fuzz/fuzz_tls_fixture.h"
 
 static struct tls_ctx *ctx;
-static char dir[64], cert[128], key[128];
-
-static void cleanup(void)
-{
-	tls_ctx_free(ctx);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[256];
-
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/sluice-fuzz-tls-XXXXXX");
-	if (mkdtemp(dir) == NULL ||
-	    tls_testcert_write(dir, "server", "mx.test", cert, key,
-			       sizeof(cert)) != 0 ||
-	    tls_ctx_server_new(cert, key, &ctx, err, sizeof(err)) != 0)
-		abort();
-	atexit(cleanup);
+	ctx = fuzz_tls_fixture()->server;
 	return 0;
 }
 

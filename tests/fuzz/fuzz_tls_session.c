@@ -17,45 +17,27 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dataplane/tls/tls.h"
-#include "tests/unit/tls_testcert.h"
+#include "tests/fuzz/fuzz_tls_fixture.h"
 
 /* Plaintext each side may write in one run. */
 #define SENT_MAX (1u << 20)
 
 static struct tls_ctx *sctx, *cctx;
-static char dir[64], cert[128], key[128];
-
-static void cleanup(void)
-{
-	tls_ctx_free(sctx);
-	tls_ctx_free(cctx);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[256];
+	const struct fuzz_tls *fx = fuzz_tls_fixture();
 
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/sluice-fuzz-tls-XXXXXX");
-	if (mkdtemp(dir) == NULL ||
-	    tls_testcert_write(dir, "server", "mx.test", cert, key,
-			       sizeof(cert)) != 0 ||
-	    tls_ctx_server_new(cert, key, &sctx, err, sizeof(err)) != 0 ||
-	    tls_ctx_client_new(cert, &cctx, err, sizeof(err)) != 0)
-		abort();
-	atexit(cleanup);
+	sctx = fx->server;
+	cctx = fx->client;
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * (IPv4-mapped IPv6 included), the policy's verdicts and the exact reply
  * an unknown source gets.
  */
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,26 +14,9 @@
 
 #include "dataplane/smtp/smtp_admit.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/test_ip.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static struct smtp_ip v4(const char *s)
-{
-	struct smtp_ip a = {.family = AF_INET};
-	uint32_t be;
-
-	CU_ASSERT_FATAL(inet_pton(AF_INET, s, &be) == 1);
-	a.v4 = ntohl(be);
-	return a;
-}
-
-static struct smtp_ip v6(const char *s)
-{
-	struct smtp_ip a = {.family = AF_INET6};
-
-	CU_ASSERT_FATAL(inet_pton(AF_INET6, s, a.v6) == 1);
-	return a;
-}
 
 /* Parses S and formats it back. */
 static void assert_canonical(const char *s, const char *want)
@@ -142,22 +125,22 @@ static void test_lookup(void)
 		struct smtp_ip addr;
 		enum smtp_admit_result want;
 	} cases[] = {
-		{v4("10.1.2.3"), SMTP_ADMIT_ALLOWED},
-		{v4("10.255.255.255"), SMTP_ADMIT_ALLOWED},
-		{v4("11.0.0.0"), SMTP_ADMIT_UNKNOWN},
-		{v4("198.18.0.2"), SMTP_ADMIT_ALLOWED},
-		{v4("198.18.0.3"), SMTP_ADMIT_UNKNOWN},
-		{v4("192.168.1.200"), SMTP_ADMIT_ALLOWED},
-		{v4("192.168.1.127"), SMTP_ADMIT_UNKNOWN},
-		{v4("172.31.1.1"), SMTP_ADMIT_ALLOWED}, /* from the mapped entry */
-		{v4("172.32.0.0"), SMTP_ADMIT_UNKNOWN},
-		{v6("2001:db8:1::5"), SMTP_ADMIT_ALLOWED},
-		{v6("2001:db9::"), SMTP_ADMIT_UNKNOWN},
-		{v6("2001:db8:ffff::1"), SMTP_ADMIT_ALLOWED},
-		{v6("::ffff:10.9.9.9"), SMTP_ADMIT_ALLOWED},
-		{v6("::ffff:198.18.0.3"), SMTP_ADMIT_UNKNOWN},
-		{v6("::10.9.9.9"), SMTP_ADMIT_UNKNOWN}, /* compatible, not mapped */
-		{v6("::1"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v4("10.1.2.3"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v4("10.255.255.255"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v4("11.0.0.0"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v4("198.18.0.2"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v4("198.18.0.3"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v4("192.168.1.200"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v4("192.168.1.127"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v4("172.31.1.1"), SMTP_ADMIT_ALLOWED}, /* from the mapped entry */
+		{test_ip_v4("172.32.0.0"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v6("2001:db8:1::5"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v6("2001:db9::"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v6("2001:db8:ffff::1"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v6("::ffff:10.9.9.9"), SMTP_ADMIT_ALLOWED},
+		{test_ip_v6("::ffff:198.18.0.3"), SMTP_ADMIT_UNKNOWN},
+		{test_ip_v6("::10.9.9.9"), SMTP_ADMIT_UNKNOWN}, /* compatible, not mapped */
+		{test_ip_v6("::1"), SMTP_ADMIT_UNKNOWN},
 		{{.family = AF_UNIX}, SMTP_ADMIT_UNKNOWN},
 	};
 
@@ -176,7 +159,7 @@ static void test_empty_and_everything(void)
 	static const char *const all4[] = {"0.0.0.0/0"};
 	static const char *const all6[] = {"::/0"};
 	struct smtp_admit *a;
-	struct smtp_ip x4 = v4("203.0.113.7"), x6 = v6("2001:db8::7");
+	struct smtp_ip x4 = test_ip_v4("203.0.113.7"), x6 = test_ip_v6("2001:db8::7");
 
 	CU_ASSERT_EQUAL_FATAL(smtp_admit_build(NULL, 0, 2, SOCKET_ID_ANY, &a,
 					       NULL, 0), 0);
@@ -230,7 +213,7 @@ static void test_many_entries(void)
 	static const char *list[N];
 	struct smtp_admit *a;
 	char err[128];
-	struct smtp_ip in = v4("100.64.200.17"), out = v4("100.65.0.1");
+	struct smtp_ip in = test_ip_v4("100.64.200.17"), out = test_ip_v4("100.65.0.1");
 
 	for (int i = 0; i < N; i++) {
 		snprintf(text[i], sizeof(text[i]), "100.64.%d.%d/28", i / 16,
@@ -266,7 +249,7 @@ static void test_decide(void)
 static void assert_reply(const struct smtp_admit_policy *p, const char *addr,
 			 const char *want)
 {
-	struct smtp_ip a = strchr(addr, ':') ? v6(addr) : v4(addr);
+	struct smtp_ip a = strchr(addr, ':') ? test_ip_v6(addr) : test_ip_v4(addr);
 	char buf[SMTP_ADMIT_REPLY_MAX];
 	int n = smtp_admit_reply(p, &a, buf, sizeof(buf));
 
@@ -278,7 +261,7 @@ static void assert_reply(const struct smtp_admit_policy *p, const char *addr,
 static void test_reply(void)
 {
 	struct smtp_admit_policy p = SMTP_ADMIT_POLICY_DEFAULT;
-	struct smtp_ip a = v4("198.18.0.9");
+	struct smtp_ip a = test_ip_v4("198.18.0.9");
 	char small[20];
 
 	assert_reply(&p, "198.18.0.9", "451 4.7.1 Client host 198.18.0.9 is not "

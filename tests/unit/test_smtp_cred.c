@@ -4,7 +4,7 @@
  * SHA-512 hashes (including lines made by tools/sluice-passwd), and the
  * failed-AUTH limiter's decay, bounds and counters.
  */
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "dataplane/smtp/smtp_cred.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/test_ip.h"
 
 /* Made with tools/sluice-passwd: alice/"hunter2" (yescrypt) and
  * bob/"pw with space" (-m sha512). */
@@ -175,24 +176,6 @@ static void test_passwd_tool(void)
 
 #define SEC 1000000ull
 
-static struct smtp_ip v4(const char *s)
-{
-	struct smtp_ip a = {.family = AF_INET};
-	uint32_t be;
-
-	CU_ASSERT_FATAL(inet_pton(AF_INET, s, &be) == 1);
-	a.v4 = ntohl(be);
-	return a;
-}
-
-static struct smtp_ip v6(const char *s)
-{
-	struct smtp_ip a = {.family = AF_INET6};
-
-	CU_ASSERT_FATAL(inet_pton(AF_INET6, s, a.v6) == 1);
-	return a;
-}
-
 static struct smtp_authlimit *limiter(uint32_t slots)
 {
 	struct smtp_authlimit_params p = {.slots = slots, .max_failures = 3,
@@ -206,7 +189,7 @@ static struct smtp_authlimit *limiter(uint32_t slots)
 static void test_limit_decay(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_ip a = v4("198.18.0.9"), b = v4("198.18.0.10");
+	struct smtp_ip a = test_ip_v4("198.18.0.9"), b = test_ip_v4("198.18.0.10");
 	struct smtp_authlimit_stats st;
 	uint64_t t = 1000 * SEC;
 
@@ -234,7 +217,7 @@ static void test_limit_decay(void)
 static void test_limit_success_and_cap(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_ip a = v4("203.0.113.5");
+	struct smtp_ip a = test_ip_v4("203.0.113.5");
 	struct smtp_authlimit_stats st;
 
 	/* Failing on while denied does not dig deeper than one window. */
@@ -254,9 +237,9 @@ static void test_limit_success_and_cap(void)
 static void test_limit_ipv6_prefix(void)
 {
 	struct smtp_authlimit *l = limiter(64);
-	struct smtp_ip a = v6("2001:db8:1:2::1"), b = v6("2001:db8:1:2:ffff::9"),
-			 other = v6("2001:db8:1:3::1"), m = v6("::ffff:198.18.0.9"),
-			 m4 = v4("198.18.0.9");
+	struct smtp_ip a = test_ip_v6("2001:db8:1:2::1"), b = test_ip_v6("2001:db8:1:2:ffff::9"),
+			 other = test_ip_v6("2001:db8:1:3::1"), m = test_ip_v6("::ffff:198.18.0.9"),
+			 m4 = test_ip_v4("198.18.0.9");
 
 	for (int i = 0; i < 2; i++)
 		smtp_authlimit_failed(l, &a, SEC);

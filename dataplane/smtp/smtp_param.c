@@ -123,9 +123,9 @@ static int parse_size(const struct smtp_param *p, uint64_t *out)
 	return 0;
 }
 
-static int mail_one(const struct smtp_param *p, struct smtp_mail_params *o,
-		    unsigned *seen)
+static int mail_one(const struct smtp_param *p, void *out, unsigned *seen)
 {
+	struct smtp_mail_params *o = out;
 	unsigned bit;
 
 	if (key_is(p, "SIZE"))
@@ -178,24 +178,6 @@ static int mail_one(const struct smtp_param *p, struct smtp_mail_params *o,
 	default: /* AUTH=: validated, the identity is ours (RFC 4954 §5) */
 		return p->has_val && xtext_ok(p->val, p->vlen, true) ? 0 : -EINVAL;
 	}
-}
-
-int smtp_param_mail(const char *s, size_t len, struct smtp_mail_params *out)
-{
-	const char *pos = s, *end = s + len;
-	struct smtp_param p;
-	unsigned seen = 0;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	while ((rc = smtp_param_next(&pos, end, &p)) == 1) {
-		if (has_nonascii(p.val, p.vlen))
-			out->nonascii = true;
-		rc = mail_one(&p, out, &seen);
-		if (rc != 0)
-			return rc;
-	}
-	return rc;
 }
 
 /* NOTIFY = "NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" ) */
@@ -257,32 +239,51 @@ static int parse_orcpt(const struct smtp_param *p, char *out)
 	return 0;
 }
 
-int smtp_param_rcpt(const char *s, size_t len, struct smtp_rcpt_params *out)
+static int rcpt_one(const struct smtp_param *p, void *out, unsigned *seen)
+{
+	struct smtp_rcpt_params *o = out;
+	unsigned bit;
+
+	if (key_is(p, "NOTIFY"))
+		bit = 0x1;
+	else if (key_is(p, "ORCPT"))
+		bit = 0x2;
+	else
+		return -ENOTSUP;
+	if (*seen & bit)
+		return -EINVAL;
+	*seen |= bit;
+	return bit == 0x1 ? parse_notify(p, &o->notify) : parse_orcpt(p, o->orcpt);
+}
+
+/* Each parameter of S to ONE (mail_one or rcpt_one, with OUT) until one
+ * fails; *NONASCII is set if any value has a byte above 0x7f. */
+static int each_param(const char *s, size_t len,
+		      int (*one)(const struct smtp_param *, void *, unsigned *),
+		      void *out, bool *nonascii)
 {
 	const char *pos = s, *end = s + len;
 	struct smtp_param p;
 	unsigned seen = 0;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	while ((rc = smtp_param_next(&pos, end, &p)) == 1) {
 		if (has_nonascii(p.val, p.vlen))
-			out->nonascii = true;
-		if (key_is(&p, "NOTIFY")) {
-			if (seen & 1)
-				return -EINVAL;
-			seen |= 1;
-			rc = parse_notify(&p, &out->notify);
-		} else if (key_is(&p, "ORCPT")) {
-			if (seen & 2)
-				return -EINVAL;
-			seen |= 2;
-			rc = parse_orcpt(&p, out->orcpt);
-		} else {
-			rc = -ENOTSUP;
-		}
-		if (rc != 0)
+			*nonascii = true;
+		if ((rc = one(&p, out, &seen)) != 0)
 			return rc;
 	}
 	return rc;
+}
+
+int smtp_param_mail(const char *s, size_t len, struct smtp_mail_params *out)
+{
+	memset(out, 0, sizeof(*out));
+	return each_param(s, len, mail_one, out, &out->nonascii);
+}
+
+int smtp_param_rcpt(const char *s, size_t len, struct smtp_rcpt_params *out)
+{
+	memset(out, 0, sizeof(*out));
+	return each_param(s, len, rcpt_one, out, &out->nonascii);
 }

@@ -62,9 +62,11 @@ int relay_shared_init(struct relay_shared *sh, const struct conf *conf,
 	for (unsigned i = 0; i < c->nb_hosts && rc == 0; i++) {
 		const struct conf_relay_host *h = &c->hosts[i];
 
-		if (h->tls != CONF_RELAY_TLS_NONE)
+		if (h->tls == CONF_RELAY_TLS_VERIFY)
 			rc = tls_ctx_client_new(h->ca_file[0] ? h->ca_file : NULL,
 						&sh->tls[i], err, errlen);
+		else if (h->tls != CONF_RELAY_TLS_NONE)
+			rc = tls_ctx_client_noverify_new(&sh->tls[i], err, errlen);
 		if (rc == 0 && h->auth_file[0] != '\0')
 			rc = read_auth(h->auth_file, sh->auth[i].user, sh->auth[i].pass,
 				       err, errlen);

@@ -46,9 +46,10 @@
 
 enum smtp_tls_policy {
 	SMTP_TLS_NONE,            /* never STARTTLS */
-	SMTP_TLS_OPPORTUNISTIC,   /* STARTTLS when offered; 454 / missing:
-				     plaintext; a failed handshake defers */
-	SMTP_TLS_REQUIRED,        /* no STARTTLS, or failing: defer */
+	SMTP_TLS_OPPORTUNISTIC,   /* STARTTLS when offered, unverified; only
+				     when not offered: plaintext; refused
+				     or a failed handshake: defer */
+	SMTP_TLS_REQUIRED,        /* unverified; no STARTTLS, or failing: defer */
 	SMTP_TLS_REQUIRED_VERIFY, /* as REQUIRED; the caller's handshake
 				     verifies name and chain */
 };

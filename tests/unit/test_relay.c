@@ -548,10 +548,12 @@ static void test_defer_then_retry(void)
 	teardown(&f);
 }
 
-/* STARTTLS under "verify": against a certificate for the host's address
- * the message goes over TLS; against one for another address the
- * handshake fails, the message is deferred and MAIL is never sent. */
-static void tls_case(const char *cert_host, bool good)
+/* STARTTLS under POLICY: under "verify" against a certificate for the
+ * host's address the message goes over TLS; against one for another
+ * address the handshake fails, the message is deferred and MAIL is never
+ * sent.  "required" and "opportunistic" do not verify: any self-signed
+ * certificate carries the message over TLS. */
+static void tls_case(const char *policy, const char *cert_host, bool good)
 {
 	static struct fix f;
 	char dir[] = "/tmp/sluice-relay-tls-XXXXXX", cert[256], key[256], up[512];
@@ -562,7 +564,10 @@ static void tls_case(const char *cert_host, bool good)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	CU_ASSERT_EQUAL_FATAL(tls_testcert_write(dir, "sink", cert_host, cert, key,
 						 sizeof(cert)), 0);
-	snprintf(up, sizeof(up), "tls = \"verify\"; ca_file = \"%s\";", cert);
+	if (strcmp(policy, "verify") == 0)
+		snprintf(up, sizeof(up), "tls = \"verify\"; ca_file = \"%s\";", cert);
+	else
+		snprintf(up, sizeof(up), "tls = \"%s\";", policy);
 	setup(&f, up);
 	CU_ASSERT_EQUAL_FATAL(tls_ctx_server_new(cert, key, &f.srv.tls, err, sizeof(err)), 0);
 	qid = accept_msg(&f);
@@ -591,12 +596,18 @@ static void tls_case(const char *cert_host, bool good)
 
 static void test_tls_verified(void)
 {
-	tls_case("10.0.0.2", true);
+	tls_case("verify", "10.0.0.2", true);
 }
 
 static void test_tls_wrong_name(void)
 {
-	tls_case("10.0.0.9", false);
+	tls_case("verify", "10.0.0.9", false);
+}
+
+static void test_tls_unverified(void)
+{
+	tls_case("required", "10.0.0.9", true);
+	tls_case("opportunistic", "10.0.0.9", true);
 }
 
 static int suite_init(void)
@@ -625,4 +636,5 @@ void test_relay_register(void)
 	CU_add_test(s, "... read from disk (io_uring)", test_large_body_disk);
 	CU_add_test(s, "STARTTLS, verified", test_tls_verified);
 	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
+	CU_add_test(s, "STARTTLS required/opportunistic, self-signed: sent over TLS", test_tls_unverified);
 }

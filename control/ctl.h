@@ -17,6 +17,7 @@
 #include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
 #include "dataplane/inbound.h"
+#include "dataplane/relay.h"
 #include "dataplane/spool/spool_stats.h"
 #include "dataplane/stats.h"
 #include "dataplane/tcp/tcp_stats.h"
@@ -30,6 +31,7 @@ struct ctl_worker {
 	const struct diag_stats *diag;
 	const struct inbound_stats *smtp;   /* NULL: no SMTP service */
 	const struct spool_stats *spool;    /* NULL: no spool */
+	const struct relay_stats *relay;    /* NULL: no relay */
 	struct queue_port *queue;        /* its delivery queue's link, or NULL */
 	const struct track_ring *track;  /* its tracking ring (for drop counts), or NULL */
 };

@@ -375,25 +375,65 @@ static const char *const spool_names[] = {
 	"discarded", "reclaimed", "segs_in_use", "segs_free", "mem_bytes",
 	"disk_reads"};
 
+static const char *const relay_names[] = {
+	"attempts", "conns", "conn_fail", "failovers", "replies_2xx",
+	"replies_3xx", "replies_4xx", "replies_5xx", "sent", "deferred",
+	"bounced", "tls_ok", "tls_failed", "no_env", "dsn_sent", "dsn_dropped",
+	"env_nomem", "unresolved"};
+static const char *const relay_host_names[] = {
+	"attempts", "conns", "conn_fail", "tls_ok", "tls_failed"};
+
+_Static_assert(offsetof(struct relay_stats, host) ==
+	       sizeof(relay_names) / sizeof(char *) * sizeof(uint64_t),
+	       "relay_names must name every relay_stats counter");
+_Static_assert(sizeof(struct relay_host_stats) ==
+	       sizeof(relay_host_names) / sizeof(char *) * sizeof(uint64_t),
+	       "relay_host_names must name every relay_host_stats counter");
 _Static_assert(sizeof(struct inbound_stats) == sizeof(smtp_names) / sizeof(char *) * 8,
 	       "smtp_names must name every inbound_stats counter");
 _Static_assert(offsetof(struct spool_stats, disk_reads) ==
 	       (sizeof(spool_names) / sizeof(char *) - 1) * sizeof(uint64_t),
 	       "spool_names must name every spool_stats counter");
 
-/* "tcp", "diag", "smtp" and "spool" of one worker (W < nb_workers) or,
- * W = -1, of all. */
+/* The relay's counters (summed already), with "hosts": {NAME: {...}} for
+ * each configured smart host. */
+static struct json_object *relay_json(const struct ctl_ctx *ctx,
+				      const struct relay_stats *rs)
+{
+	struct json_object *obj = named_json((const uint64_t *)rs, relay_names,
+					     RTE_DIM(relay_names));
+	struct json_object *hosts = json_object_new_object();
+	const struct conf_relay *c = &ctx->conf->relay;
+
+	if (obj == NULL || put(obj, "hosts", hosts) < 0) {
+		json_object_put(obj);
+		return NULL;
+	}
+	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++)
+		if (put(hosts, c->hosts[h].name,
+			named_json((const uint64_t *)&rs->host[h], relay_host_names,
+				   RTE_DIM(relay_host_names))) < 0) {
+			json_object_put(obj);
+			return NULL;
+		}
+	return obj;
+}
+
+/* "tcp", "diag", "smtp", "spool" and "relay" of one worker (W <
+ * nb_workers) or, W = -1, of all. */
 static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int w)
 {
 	struct tcp_stats t;
 	struct diag_stats d;
 	struct inbound_stats m;
+	struct relay_stats rs;
 	uint64_t sp[RTE_DIM(spool_names)];
 
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
 	memset(sp, 0, sizeof(sp));
+	memset(&rs, 0, sizeof(rs));
 	for (unsigned i = 0; i < nb_workers(ctx); i++) {
 		if (w >= 0 && (unsigned)w != i)
 			continue;
@@ -401,11 +441,13 @@ static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int 
 		add_diag(&d, ctx->worker[i].diag);
 		ADD_ALL(&m, ctx->worker[i].smtp);
 		add_u64s(sp, (const uint64_t *)ctx->worker[i].spool, RTE_DIM(sp));
+		ADD_ALL(&rs, ctx->worker[i].relay);
 	}
 	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)) ||
 	    put(obj, "smtp", named_json((const uint64_t *)&m, smtp_names,
 					RTE_DIM(smtp_names))) ||
-	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))))
+	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))) ||
+	    put(obj, "relay", relay_json(ctx, &rs)))
 		return -ENOMEM;
 	return 0;
 }

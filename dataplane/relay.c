@@ -12,6 +12,7 @@
 
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay_impl.h"
+#include "dataplane/stats.h"
 #include "dataplane/relay_route.h"
 #include "dataplane/smtp/smtp_dsn.h"
 #include "dataplane/spool/spool.h"
@@ -129,7 +130,7 @@ int relay_env_add(struct relay *r, uint64_t qid, const struct spool_env *env)
 		bytes += env->rcpt[i].addr.len + env->rcpt[i].orcpt.len + 2;
 	e = malloc(bytes);
 	if (e == NULL) {
-		r->stats.env_nomem++;
+		STATS_ADD(r->stats.env_nomem, 1);
 		return -ENOMEM;
 	}
 	at = (char *)&e->rcpt[env->nrcpt];
@@ -298,7 +299,7 @@ static void attempt_end(struct relay *r, struct relay_msg *m, unsigned host)
 			spool_msg_outcome(sm, m->idx[i], SPOOL_DEFERRED, m->reason,
 					  strlen(m->reason));
 			track(r, TRACK_DEFERRED, m, host, m->list[i].addr, m->reason);
-			r->stats.deferred++;
+			STATS_ADD(r->stats.deferred, 1);
 		}
 	rc = queue_attempt_end(r->queue, m->qid, *r->wall,
 			       m->reason[0] ? m->reason : NULL, &sm);
@@ -452,9 +453,9 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 				  res->text, strlen(res->text));
 		track(r, ok ? TRACK_RELAYED : TRACK_BOUNCED, m, c->host, addr, res->text);
 		if (ok) {
-			r->stats.sent++;
+			STATS_ADD(r->stats.sent, 1);
 		} else {
-			r->stats.bounced++;
+			STATS_ADD(r->stats.bounced, 1);
 			add_failed(m, idx, c->host, res->enh, res->text, res->remote);
 		}
 		break;
@@ -472,10 +473,10 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 static void failover(struct relay *r, struct relay_msg *m, unsigned host)
 {
 	r->down_until[host] = *r->now + r->sh->conf->host_down_s * 1000000ull;
-	r->stats.conn_fail++;
+	RELAY_COUNT(r, host, conn_fail);
 	m->at++;
 	if (m->at < m->nb_order) {
-		r->stats.failovers++;
+		STATS_ADD(r->stats.failovers, 1);
 		for (unsigned i = 0; i < m->n; i++)
 			m->deferred[i] = 0;
 		start(r, m);
@@ -539,7 +540,7 @@ void relay_poll(struct relay *r)
 		m->qid = qid;
 		m->env = *env_slot(r, qid);
 		if (m->env == NULL) {
-			r->stats.no_env++;
+			STATS_ADD(r->stats.no_env, 1);
 			snprintf(m->reason, sizeof(m->reason), "4.3.0 envelope not available");
 			attempt_end(r, m, CONF_RELAY_HOSTS);
 			continue;

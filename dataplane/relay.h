@@ -55,15 +55,31 @@ void relay_shared_fini(struct relay_shared *sh);
 /* The queue's retry schedule and lifetime from the relay section. */
 void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q);
 
+/* One smart host's counters on one worker. */
+struct relay_host_stats {
+	uint64_t attempts;     /* messages handed to a connection to it */
+	uint64_t conns;        /* connections opened */
+	uint64_t conn_fail;    /* ... that failed before any reply about a message */
+	uint64_t tls_ok, tls_failed;        /* handshakes */
+};
+
+/* Single writer (the worker, STATS_ADD); control/ctl_stats.c names every
+ * counter before HOST in this order. */
 struct relay_stats {
+	uint64_t attempts;     /* messages handed to a connection */
 	uint64_t conns;        /* connections opened */
 	uint64_t conn_fail;    /* closed before any reply about a message */
 	uint64_t failovers;    /* messages moved to the route's next host */
+	uint64_t replies_2xx, replies_3xx, replies_4xx, replies_5xx;
+			       /* from smart hosts; summed when a connection ends */
 	uint64_t sent, deferred, bounced;   /* recipients */
+	uint64_t tls_ok, tls_failed;        /* handshakes */
 	uint64_t no_env;       /* due messages whose envelope was never added */
 	uint64_t dsn_sent;     /* DSNs queued */
 	uint64_t dsn_dropped;  /* DSNs due but not sent (logged) */
 	uint64_t env_nomem;
+	uint64_t unresolved;   /* connections not tried: the name has no address */
+	struct relay_host_stats host[CONF_RELAY_HOSTS];
 };
 
 struct relay_env;

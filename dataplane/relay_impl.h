@@ -7,7 +7,14 @@
 #define SLUICE_DATAPLANE_RELAY_IMPL_H
 
 #include "dataplane/relay.h"
+#include "dataplane/stats.h"
 #include "dataplane/track.h"
+
+/* Count FIELD for the worker and for smart host H. */
+#define RELAY_COUNT(r, h, field) do { \
+	STATS_ADD((r)->stats.field, 1); \
+	STATS_ADD((r)->stats.host[h].field, 1); \
+} while (0)
 
 /* A copy of a queued message's envelope: one allocation, strings after
  * the recipients. */

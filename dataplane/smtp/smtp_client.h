@@ -209,4 +209,8 @@ unsigned smtp_client_ext(const struct smtp_client *c, uint64_t *size);
 /* Why the session closed ("" while it has not): for the log line. */
 const char *smtp_client_error(const struct smtp_client *c);
 
+/* Replies received so far by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx
+ * (the caller adds them to its statistics when the session ends). */
+const uint32_t *smtp_client_replies(const struct smtp_client *c);
+
 #endif

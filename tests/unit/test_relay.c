@@ -578,7 +578,14 @@ static void tls_case(const char *policy, const char *cert_host, bool good)
 		CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 &&
 			  memcmp(f.srv.body, BODY, f.srv.blen) == 0);
 		CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+		CU_ASSERT_EQUAL(f.r.stats.tls_ok, 1);
+		CU_ASSERT_EQUAL(f.r.stats.host[1].tls_ok, 1);
+		CU_ASSERT_EQUAL(f.r.stats.sent, 1);       /* bad@ bounced */
+		CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
 	} else {
+		CU_ASSERT_EQUAL(f.r.stats.tls_failed, 1);
+		CU_ASSERT_EQUAL(f.r.stats.host[1].tls_failed, 1);
+		CU_ASSERT_EQUAL(f.r.stats.sent, 0);
 		CU_ASSERT_EQUAL(f.srv.tls_done, 0);
 		CU_ASSERT_EQUAL(f.srv.mails, 0);
 		CU_ASSERT_EQUAL_FATAL(queue_get(f.q, qid, &qi), 0);
@@ -587,6 +594,12 @@ static void tls_case(const char *policy, const char *cert_host, bool good)
 	}
 	run(&f, 12000000);   /* after a failure: at most RELAY_LINGER_US for its FIN */
 	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
+	/* the DSN for bad@ may have gone out too (a second attempt) */
+	CU_ASSERT(f.r.stats.host[1].attempts >= 1 && f.r.stats.host[1].conns >= 1);
+	CU_ASSERT(f.r.stats.attempts == f.r.stats.host[1].attempts);
+	CU_ASSERT(f.r.stats.replies_2xx >= (good ? 6u : 2u));  /* greeting, EHLO... */
+	CU_ASSERT_EQUAL(f.r.stats.replies_4xx, 0);
+	CU_ASSERT_EQUAL(f.r.stats.replies_5xx, good ? 1 : 0);   /* 550 to bad@ */
 	teardown(&f);
 	tls_ctx_free(f.srv.tls);
 	unlink(cert);

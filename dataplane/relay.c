@@ -60,9 +60,15 @@ int relay_shared_init(struct relay_shared *sh, const struct conf *conf,
 	memset(sh, 0, sizeof(*sh));
 	sh->conf = c;
 	sh->helo = conf->smtp.hostname;
+	if (relay_addrs_new(sh) < 0) {
+		snprintf(err, errlen, "relay: out of memory");
+		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < c->nb_hosts && rc == 0; i++) {
 		const struct conf_relay_host *h = &c->hosts[i];
 
+		/* a name has no address until control/relay_dns.c resolves it */
+		relay_addrs_set(sh, i, &h->addr, h->named ? 0 : 1);
 		if (h->tls == CONF_RELAY_TLS_VERIFY)
 			rc = tls_ctx_client_new(h->ca_file[0] ? h->ca_file : NULL,
 						&sh->tls[i], err, errlen);
@@ -85,6 +91,7 @@ void relay_shared_fini(struct relay_shared *sh)
 		sh->tls[i] = NULL;
 	}
 	memset(sh->auth, 0, sizeof(sh->auth));
+	relay_addrs_free(sh);
 }
 
 void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q)

@@ -288,15 +288,20 @@ int relay_conn_open(struct relay *r, struct relay_conn *c, unsigned host)
 {
 	const struct conf_relay_host *h = &r->sh->conf->hosts[host];
 	unsigned iface;
-	uint32_t nexthop;
-	int err = route_lookup(r->net, h->addr, &iface, &nexthop);
+	uint32_t addr, nexthop;
+	int err = relay_addrs_get(r->sh, host, (unsigned)r->stats.conns, &addr);
 
+	if (err < 0) {
+		STATS_ADD(r->stats.unresolved, 1);
+		return err;
+	}
+	err = route_lookup(r->net, addr, &iface, &nexthop);
 	if (err < 0)
 		return err;
 	c->r = r;
 	c->host = host;
 	c->st = RC_CONNECTING;
-	c->tcp = tcp_connect(r->tcp, r->net->iface[iface].addr, h->addr, h->port,
+	c->tcp = tcp_connect(r->tcp, r->net->iface[iface].addr, addr, h->port,
 			     &conn_ops, c, &err);
 	if (c->tcp == NULL) {
 		c->st = RC_FREE;

@@ -22,5 +22,6 @@ void test_smtp_client_register(void);
 void test_relay_conf_register(void);
 void test_relay_register(void);
 void test_sink_register(void);
+void test_relay_dns_register(void);
 
 #endif

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 	test_relay_conf_register();
 	test_relay_register();
 	test_sink_register();
+	test_relay_dns_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -48,7 +48,7 @@ static const char FULL[] =
 	"      max_conns = 2; msgs_per_conn = 5; },\n"
 	"    { name = \"c\"; host = \"198.18.1.4\"; cost = 5; tls = \"verify\";\n"
 	"      ca_file = \"/ca.pem\"; auth_file = \"/auth\"; },\n"
-	"    { name = \"d\"; host = \"198.18.1.5\"; cost = 20; tls = \"required\"; }\n"
+	"    { name = \"d\"; host = \"Smart-1.Lab.test\"; cost = 20; tls = \"required\"; }\n"
 	"  );\n"
 	"  routes = (\n"
 	"    { domain = \"*\"; hosts = [\"a\", \"b\", \"d\"]; },\n"
@@ -57,6 +57,7 @@ static const char FULL[] =
 	"    { domain = \"*.com\"; hosts = [\"b\"]; }\n"
 	"  );\n"
 	"  retry_s = [2, 4, 8]; lifetime_s = 60; host_down_s = 3;\n"
+	"  resolver = \"127.0.0.1:5353\";\n"
 	"};\n";
 
 static void test_load(void)
@@ -76,6 +77,11 @@ static void test_load(void)
 	CU_ASSERT_EQUAL(r->nb_hosts, 4);
 	CU_ASSERT_STRING_EQUAL(r->hosts[1].name, "b");
 	CU_ASSERT_EQUAL(r->hosts[0].addr, 0xC6120102u);
+	CU_ASSERT(!r->hosts[0].named);
+	CU_ASSERT(r->hosts[3].named);
+	CU_ASSERT_STRING_EQUAL(r->hosts[3].host, "smart-1.lab.test");
+	CU_ASSERT_EQUAL(r->hosts[3].addr, 0);
+	CU_ASSERT_STRING_EQUAL(r->resolver, "127.0.0.1:5353");
 	CU_ASSERT_EQUAL(r->hosts[0].port, 25);
 	CU_ASSERT_EQUAL(r->hosts[1].port, 2525);
 	CU_ASSERT_EQUAL(r->hosts[0].tls, CONF_RELAY_TLS_NONE);
@@ -109,9 +115,24 @@ static void test_errors(void)
 		   "t.conf:2: relay.smart_hosts: must hold 1..16 entries, got 0");
 	EXPECT_ERR("relay = { " HOST "port = 0; }); " ROUTE " };",
 		   "t.conf:2: relay.smart_hosts.[0].port: must be 1..65535, got 0");
-	EXPECT_ERR("relay = { smart_hosts = ({ name = \"a\"; host = \"mx.example\"; }); "
+	EXPECT_ERR("relay = { smart_hosts = ({ name = \"a\"; host = \"mx..example\"; }); "
 		   ROUTE " };", "t.conf:2: relay.smart_hosts.[0].host: expected an IPv4 "
-		   "address, got \"mx.example\" (host names are not resolved)");
+		   "address or a host name, got \"mx..example\"");
+	EXPECT_ERR("relay = { smart_hosts = ({ name = \"a\"; host = \"*.example\"; }); "
+		   ROUTE " };", "t.conf:2: relay.smart_hosts.[0].host: expected an IPv4 "
+		   "address or a host name, got \"*.example\"");
+	EXPECT_ERR("relay = { smart_hosts = ({ name = \"a\"; host = \"mx_1.example\"; }); "
+		   ROUTE " };", "t.conf:2: relay.smart_hosts.[0].host: expected an IPv4 "
+		   "address or a host name, got \"mx_1.example\"");
+	EXPECT_ERR("relay = { resolver = \"127.0.0.1:0\"; " HOST "}); " ROUTE " };",
+		   "t.conf:2: relay.resolver: expected \"a.b.c.d\" or \"a.b.c.d:port\", "
+		   "got \"127.0.0.1:0\"");
+	EXPECT_ERR("relay = { resolver = \"localhost\"; " HOST "}); " ROUTE " };",
+		   "t.conf:2: relay.resolver: expected \"a.b.c.d\" or \"a.b.c.d:port\", "
+		   "got \"localhost\"");
+	EXPECT_ERR("relay = { resolver = \"127.0.0.1:\"; " HOST "}); " ROUTE " };",
+		   "t.conf:2: relay.resolver: expected \"a.b.c.d\" or \"a.b.c.d:port\", "
+		   "got \"127.0.0.1:\"");
 	EXPECT_ERR("relay = { " HOST "tls = \"always\"; }); " ROUTE " };",
 		   "t.conf:2: relay.smart_hosts.[0].tls: expected \"none\", \"opportunistic\", "
 		   "\"required\" or \"verify\", got \"always\"");

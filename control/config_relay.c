@@ -22,14 +22,17 @@ static int copy_string(const struct loader *ld, const config_setting_t *g,
 	return rc;
 }
 
-/* A domain name: letters, digits, '-', '.', no empty label; folded to
- * lower case. */
+/* A domain name: labels of letters, digits and '-' (not first or last),
+ * joined by '.'; folded to lower case. */
 static bool name_ok(char *p)
 {
-	if (*p == '\0' || *p == '.' || p[strlen(p) - 1] == '.' || strstr(p, "..") != NULL)
+	char prev = '.';
+
+	if (*p == '\0' || p[strlen(p) - 1] == '.' || p[strlen(p) - 1] == '-')
 		return false;
-	for (; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+	for (; *p != '\0'; prev = *p++) {
+		if (*p == '.' ? prev == '.' || prev == '-' :
+		    *p == '-' ? prev == '.' : !isalnum((unsigned char)*p))
 			return false;
 		*p = (char)tolower((unsigned char)*p);
 	}

@@ -78,11 +78,8 @@ sink dns1 198.18.1.2:2533 "${TLS[@]}"
 sink dns2 198.18.1.3:2533 "${TLS[@]}"
 for s in tls verify bare dns1 dns2; do wait_log "$TMP/$s.log" '^listening' 5 || true; done
 
-sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$TMP/track.jsonl\";|" \
-	"$SL_ROOT/conf/lab.conf" >"$TMP/relay.conf"
+lab_relay_conf "$TMP/relay.conf" "$TMP"
 cat >>"$TMP/relay.conf" <<EOF2
-smtp = { port = 25; hostname = "sluice.lab"; allow = ["198.18.0.2"]; };
-spool = { dir = "$TMP/spool"; segment_mb = 16; segments = 2; };
 relay = {
   smart_hosts = (
     { name = "opp"; host = "198.18.1.2"; port = 2530; tls = "opportunistic"; },

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#include <poll.h>
 #include <time.h>
 
 #include <ares.h>
@@ -176,21 +176,27 @@ int relay_dns_open(struct relay_dns *d, struct relay_shared *sh, char *err,
 
 void relay_dns_poll(struct relay_dns *d)
 {
-	struct timeval zero = {0, 0};
-	fd_set r, w;
-	int nfds;
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+	int bits, n = 0;
 
 	if (d->channel == NULL)
 		return;
 	d->now = mono_us();
-	FD_ZERO(&r);
-	FD_ZERO(&w);
-	nfds = ares_fds(d->channel, &r, &w);
-	if (nfds > 0 && select(nfds, &r, &w, NULL, &zero) <= 0) {
-		FD_ZERO(&r);
-		FD_ZERO(&w);
-	}
-	ares_process(d->channel, &r, &w);   /* also expires timed-out queries */
+	bits = ares_getsock(d->channel, socks, ARES_GETSOCK_MAXNUM);
+	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++)
+		if (ARES_GETSOCK_READABLE(bits, i) || ARES_GETSOCK_WRITABLE(bits, i))
+			pfd[n++] = (struct pollfd){.fd = socks[i],
+				.events = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
+						  (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0))};
+	if (n > 0 && poll(pfd, (nfds_t)n, 0) > 0)
+		for (int i = 0; i < n; i++)
+			ares_process_fd(d->channel,
+					pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
+										    : ARES_SOCKET_BAD,
+					pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
+	/* nothing ready: still expires timed-out queries (and retries them) */
+	ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	ask_due(d);
 }
 

@@ -196,8 +196,14 @@ static void track(struct relay *r, enum track_type type, const struct relay_msg 
 		track_copy(ev.rcpt[0], sizeof(ev.rcpt[0]), rcpt, strlen(rcpt));
 	if (host < CONF_RELAY_HOSTS) {
 		const struct conf_relay_host *h = &r->sh->conf->hosts[host];
+		uint32_t a = m->addr;
 
-		snprintf(ev.relay, sizeof(ev.relay), "%s[%s]:%u", h->name, h->host, h->port);
+		/* "name[address]:port": the address dialled, for a host by name */
+		if (a != 0)
+			snprintf(ev.relay, sizeof(ev.relay), "%s[%u.%u.%u.%u]:%u", h->name,
+				 a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, h->port);
+		else
+			snprintf(ev.relay, sizeof(ev.relay), "%s[%s]:%u", h->name, h->host, h->port);
 	}
 	track_copy(ev.text, sizeof(ev.text), text, strlen(text));
 	track_put(r->track, &ev);
@@ -410,6 +416,7 @@ static int place(struct relay *r, struct relay_msg *m)
 			if (rc->st == RC_OPEN && rc->msg == NULL && rc->tcp != NULL &&
 			    smtp_client_state(rc->smtp) == SMTP_CLIENT_IDLE) {
 				rc->msg = m;
+				m->addr = rc->addr;
 				relay_conn_send(rc);
 				return 1;
 			}
@@ -417,8 +424,10 @@ static int place(struct relay *r, struct relay_msg *m)
 		if (used >= c->hosts[h].max_conns || fresh == NULL)
 			return 0;
 		fresh->msg = m;
-		if (relay_conn_open(r, fresh, h) == 0)
+		if (relay_conn_open(r, fresh, h) == 0) {
+			m->addr = fresh->addr;
 			return 1;
+		}
 		fresh->msg = NULL;
 		r->down_until[h] = *r->now + c->host_down_s * 1000000ull;
 	}

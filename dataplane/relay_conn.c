@@ -300,6 +300,7 @@ int relay_conn_open(struct relay *r, struct relay_conn *c, unsigned host)
 		return err;
 	c->r = r;
 	c->host = host;
+	c->addr = addr;
 	c->st = RC_CONNECTING;
 	c->tcp = tcp_connect(r->tcp, r->net->iface[iface].addr, addr, h->port,
 			     &conn_ops, c, &err);

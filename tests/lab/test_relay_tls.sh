@@ -139,6 +139,11 @@ send dns@lab.example two@example.com
 check "by name: the next message went to the new address" \
 	wait_log "$TMP/dns2.log" '^msg .*to=<two@example\.com>' 15
 check_eq "... and not to the old one" "$(grep -c 'two@example' "$TMP/dns1.log" || true)" 0
+T=$(cat "$TMP/track.jsonl")
+check_match "the tracking log names the address dialled, first" "$T" \
+	'"event":"relayed".*"relay":"named\[198\.18\.1\.2\]:2533"'
+check_match "... and after the change" "$T" \
+	'"event":"relayed".*"relay":"named\[198\.18\.1\.3\]:2533"'
 
 # --- the relay counters ---------------------------------------------------------------
 S=$("$SLUICECTL" --json stats)

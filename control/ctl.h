@@ -13,6 +13,7 @@
 #include <rte_config.h>
 
 #include "control/config.h"
+#include "control/relay_dns.h"
 #include "control/track_log.h"
 #include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
@@ -54,6 +55,7 @@ struct ctl_ctx {
 	struct ctl_worker worker[RTE_MAX_LCORE];
 	struct ctl_hooks hooks;
 	struct track_log *track;          /* message tracking, or NULL when off */
+	const struct relay_dns *dns;      /* the smart hosts' names, or NULL */
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];

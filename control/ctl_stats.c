@@ -395,10 +395,29 @@ _Static_assert(offsetof(struct spool_stats, disk_reads) ==
 	       (sizeof(spool_names) / sizeof(char *) - 1) * sizeof(uint64_t),
 	       "spool_names must name every spool_stats counter");
 
+/* What the control plane knows of host H's name (all workers' view):
+ * lookups, the last TTL, the addresses in use. */
+static int put_dns(struct json_object *obj, const struct relay_dns_host *h)
+{
+	struct json_object *arr = json_object_new_array();
+	char ip[16];
+
+	if (put(obj, "addresses", arr) < 0)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->n && i < RELAY_ADDRS_MAX; i++) {
+		format_ipv4(ip, sizeof(ip), h->a[i]);
+		if (append(arr, json_object_new_string(ip)) < 0)
+			return -ENOMEM;
+	}
+	return put_u64(obj, "lookups_ok", h->ok) || put_u64(obj, "lookups_failed", h->failed) ||
+	       put_u64(obj, "ttl_s", h->ttl) ? -ENOMEM : 0;
+}
+
 /* The relay's counters (summed already), with "hosts": {NAME: {...}} for
- * each configured smart host. */
+ * each configured smart host; ALL (the sum over workers) adds what the
+ * control plane knows of the hosts given by name. */
 static struct json_object *relay_json(const struct ctl_ctx *ctx,
-				      const struct relay_stats *rs)
+				      const struct relay_stats *rs, bool all)
 {
 	struct json_object *obj = named_json((const uint64_t *)rs, relay_names,
 					     RTE_DIM(relay_names));
@@ -409,13 +428,17 @@ static struct json_object *relay_json(const struct ctl_ctx *ctx,
 		json_object_put(obj);
 		return NULL;
 	}
-	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++)
-		if (put(hosts, c->hosts[h].name,
-			named_json((const uint64_t *)&rs->host[h], relay_host_names,
-				   RTE_DIM(relay_host_names))) < 0) {
+	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++) {
+		struct json_object *ho = named_json((const uint64_t *)&rs->host[h],
+						    relay_host_names, RTE_DIM(relay_host_names));
+
+		if (put(hosts, c->hosts[h].name, ho) < 0 ||
+		    (all && ctx->dns != NULL && ctx->dns->host[h].named &&
+		     put_dns(ho, &ctx->dns->host[h]) < 0)) {
 			json_object_put(obj);
 			return NULL;
 		}
+	}
 	return obj;
 }
 
@@ -447,7 +470,7 @@ static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int 
 	    put(obj, "smtp", named_json((const uint64_t *)&m, smtp_names,
 					RTE_DIM(smtp_names))) ||
 	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))) ||
-	    put(obj, "relay", relay_json(ctx, &rs)))
+	    put(obj, "relay", relay_json(ctx, &rs, w < 0)))
 		return -ENOMEM;
 	return 0;
 }

@@ -279,6 +279,7 @@ static int control_open(struct daemon *d)
 	}
 	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
 	c->track = d->track;
+	c->dns = &d->dns;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {

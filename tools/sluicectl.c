@@ -601,8 +601,13 @@ static void print_relay(struct json_object *relay)
 	json_object_object_foreach(hosts, name, h) {
 		char title[96];
 
+		struct json_object *addrs = jget(h, "addresses");
+
 		snprintf(title, sizeof(title), "relay to %s", name);
 		print_nonzero(title, h);
+		if (addrs != NULL)
+			printf("    addresses           %s\n",
+			       json_object_to_json_string_ext(addrs, JSON_C_TO_STRING_PLAIN));
 	}
 }
 

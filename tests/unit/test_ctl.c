@@ -33,6 +33,7 @@ static struct {
 	struct conf conf;
 	struct worker_stats ws[2];
 	struct relay_stats rs[2];
+	struct relay_dns dns;
 	struct ctl_ctx ctx;
 } T;
 
@@ -361,6 +362,9 @@ static void test_stats_relay(void)
 	T.rs[1].host[1] = (struct relay_host_stats){.attempts = 1, .conn_fail = 1};
 	T.ctx.worker[0].relay = &T.rs[0];
 	T.ctx.worker[1].relay = &T.rs[1];
+	T.dns.host[1] = (struct relay_dns_host){.named = true, .n = 2, .ttl = 30, .ok = 3,
+						.failed = 1, .a = {0xC6120102, 0xC6120103}};
+	T.ctx.dns = &T.dns;
 	st = ctl_stats_json(&T.ctx);
 	hosts = jget(jget(st, "relay"), "hosts");
 	CU_ASSERT_EQUAL(ju64(jget(st, "relay"), "attempts"), 7);
@@ -378,10 +382,20 @@ static void test_stats_relay(void)
 	CU_ASSERT_EQUAL(ju64(jget(hosts, "primary"), "conns"), 2);
 	CU_ASSERT_EQUAL(ju64(jget(hosts, "primary"), "tls_failed"), 1);
 	CU_ASSERT_EQUAL(ju64(jget(hosts, "backup"), "conn_fail"), 1);
+	/* a host by name: what the control plane's resolver knows */
+	CU_ASSERT_EQUAL(ju64(jget(hosts, "backup"), "lookups_ok"), 3);
+	CU_ASSERT_EQUAL(ju64(jget(hosts, "backup"), "lookups_failed"), 1);
+	CU_ASSERT_EQUAL(ju64(jget(hosts, "backup"), "ttl_s"), 30);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(jget(jget(hosts, "backup"), "addresses"),
+							      JSON_C_TO_STRING_PLAIN),
+			       "[\"198.18.1.2\",\"198.18.1.3\"]");
+	CU_ASSERT_PTR_NULL(jget(jget(hosts, "primary"), "addresses"));
 	w1 = jidx(jget(st, "workers"), 1);
 	CU_ASSERT_EQUAL(ju64(jget(w1, "relay"), "attempts"), 2);
 	CU_ASSERT_EQUAL(ju64(jget(jget(jget(w1, "relay"), "hosts"), "primary"), "attempts"), 1);
+	CU_ASSERT_PTR_NULL(jget(jget(jget(jget(w1, "relay"), "hosts"), "backup"), "addresses"));
 	json_object_put(st);
+	T.ctx.dns = NULL;
 	T.ctx.worker[0].relay = T.ctx.worker[1].relay = NULL;
 	T.conf.relay.nb_hosts = 0;
 }

@@ -1,9 +1,11 @@
 /*
  * config_relay: loads the "relay" section (control/config_relay.h) — smart
  * hosts, routes and the retry schedule — with every error naming the file,
- * line and key.  Smart hosts are IPv4 addresses: names are not resolved.
+ * line and key.  A smart host is an IPv4 address or a DNS name (resolved
+ * by the control plane, control/relay_dns.c).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control/config_impl.h"
@@ -18,6 +20,31 @@ static int copy_string(const struct loader *ld, const config_setting_t *g,
 	if (rc == 0 && text != NULL)
 		strcpy(dst, text);
 	return rc;
+}
+
+/* A domain name: labels of letters, digits and '-' (not first or last),
+ * joined by '.'; folded to lower case. */
+static bool name_ok(char *p)
+{
+	char prev = '.';
+
+	if (*p == '\0' || p[strlen(p) - 1] == '.' || p[strlen(p) - 1] == '-')
+		return false;
+	for (; *p != '\0'; prev = *p++) {
+		if (*p == '.' ? prev == '.' || prev == '-' :
+		    *p == '-' ? prev == '.' : !isalnum((unsigned char)*p))
+			return false;
+		*p = (char)tolower((unsigned char)*p);
+	}
+	return true;
+}
+
+/* "*", "example.com" or "*.example.com". */
+static bool domain_ok(char *d)
+{
+	if (strcmp(d, "*") == 0)
+		return true;
+	return name_ok(strncmp(d, "*.", 2) == 0 ? d + 2 : d);
 }
 
 static int load_tls(const struct loader *ld, const config_setting_t *g,
@@ -67,9 +94,10 @@ static int load_host(const struct loader *ld, const config_setting_t *g,
 					    h->name);
 	if ((rc = copy_string(ld, g, "host", true, h->host, sizeof(h->host), &s)) < 0)
 		return rc;
-	if (conf_parse_ipv4(h->host, &h->addr) < 0)
-		return conf_fail_at(ld, s, "expected an IPv4 address, got \"%s\" "
-				    "(host names are not resolved)", h->host);
+	h->named = conf_parse_ipv4(h->host, &h->addr) < 0;
+	if (h->named && (strchr(h->host, '*') != NULL || !name_ok(h->host)))
+		return conf_fail_at(ld, s, "expected an IPv4 address or a host name, "
+				    "got \"%s\"", h->host);
 	if ((rc = conf_get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0 ||
 	    (rc = load_tls(ld, g, h)) < 0 ||
 	    (rc = copy_string(ld, g, "ca_file", false, h->ca_file,
@@ -87,26 +115,6 @@ static int load_host(const struct loader *ld, const config_setting_t *g,
 		return conf_fail_at(ld, s, "AUTH needs TLS: tls = \"required\" or "
 				    "\"verify\" (opportunistic may send in clear)");
 	return 0;
-}
-
-/* "*", "example.com" or "*.example.com": letters, digits, '-', '.',
- * no empty label; folded to lower case. */
-static bool domain_ok(char *d)
-{
-	char *p = d;
-
-	if (strcmp(d, "*") == 0)
-		return true;
-	if (strncmp(d, "*.", 2) == 0)
-		p += 2;
-	if (*p == '\0' || *p == '.' || p[strlen(p) - 1] == '.' || strstr(p, "..") != NULL)
-		return false;
-	for (; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return false;
-		*p = (char)tolower((unsigned char)*p);
-	}
-	return true;
 }
 
 static int host_index(const struct conf_relay *r, const char *name)
@@ -211,12 +219,41 @@ static int load_retry(const struct loader *ld, const config_setting_t *g,
 	return 0;
 }
 
+/* "a.b.c.d" or "a.b.c.d:port": the DNS server the smart hosts' names are
+ * asked of (a resolver on loopback in the lab). */
+static int load_resolver(const struct loader *ld, const config_setting_t *g,
+			 struct conf_relay *r)
+{
+	const config_setting_t *s;
+	char addr[CONF_RELAY_NAME_LEN];
+	uint32_t ip;
+	unsigned long port = 53;
+	char *colon, *end;
+	int rc = copy_string(ld, g, "resolver", false, r->resolver,
+			     sizeof(r->resolver), &s);
+
+	if (rc < 0 || r->resolver[0] == '\0')
+		return rc;
+	strcpy(addr, r->resolver);
+	colon = strchr(addr, ':');
+	if (colon != NULL) {
+		*colon = '\0';
+		port = strtoul(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0')
+			port = 0;
+	}
+	if (conf_parse_ipv4(addr, &ip) < 0 || port < 1 || port > 65535)
+		return conf_fail_at(ld, s, "expected \"a.b.c.d\" or \"a.b.c.d:port\", "
+				    "got \"%s\"", r->resolver);
+	return 0;
+}
+
 int conf_load_relay(const struct loader *ld, const config_setting_t *root,
 		    struct conf *out)
 {
 	static const char *const keys[] = {"smart_hosts", "routes", "retry_s",
 					   "lifetime_s", "max_conns", "timeout_s",
-					   "host_down_s", NULL};
+					   "host_down_s", "resolver", NULL};
 	struct conf_relay *r = &out->relay;
 	const struct conf_uint_key k[] = {
 		{"lifetime_s", 1, 30 * 86400, 5 * 86400, &r->lifetime_s},
@@ -230,6 +267,8 @@ int conf_load_relay(const struct loader *ld, const config_setting_t *root,
 	if ((rc = conf_get_group(ld, root, "relay", false, keys, &g)) < 0 ||
 	    (rc = conf_get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0 ||
 	    (rc = load_retry(ld, g, r)) < 0 || g == NULL)
+		return rc;
+	if ((rc = load_resolver(ld, g, r)) < 0)
 		return rc;
 	if ((n = get_list(ld, g, "smart_hosts", CONF_RELAY_HOSTS, &list)) < 0)
 		return n;

@@ -1,13 +1,15 @@
 /*
  * config_relay: the "relay" section of the configuration as plain data —
- * the smart hosts (address, port, cost, TLS policy, AUTH credentials
- * file, connection limits), the routes from recipient domains to smart
- * hosts, and the retry schedule and queue lifetime.  Loaded by
+ * the smart hosts (address or name, port, cost, TLS policy, AUTH
+ * credentials file, connection limits), the resolver for the names, the
+ * routes from recipient domains to smart hosts, and the retry schedule
+ * and queue lifetime.  Loaded by
  * control/config_relay.c; read by the relay module (dataplane/relay.c).
  */
 #ifndef SLUICE_CONTROL_CONFIG_RELAY_H
 #define SLUICE_CONTROL_CONFIG_RELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CONF_RELAY_HOSTS       16   /* smart hosts */
@@ -28,8 +30,10 @@ enum conf_relay_tls {
 
 struct conf_relay_host {
 	char name[CONF_RELAY_NAME_LEN];     /* the operator's name, used by routes */
-	char host[CONF_RELAY_DOMAIN_LEN];   /* as written: the IPv4 address */
-	uint32_t addr;                      /* IPv4, host byte order */
+	char host[CONF_RELAY_DOMAIN_LEN];   /* as written: IPv4 address or name */
+	uint32_t addr;                      /* IPv4, host byte order; 0: a name */
+	bool named;                         /* HOST is a name: the control plane
+					       resolves it (control/relay_dns.h) */
 	uint16_t port;
 	uint32_t cost;                      /* lower is preferred */
 	enum conf_relay_tls tls;
@@ -57,6 +61,7 @@ struct conf_relay {
 	uint32_t max_conns;                 /* per worker, all smart hosts */
 	uint32_t timeout_s;                 /* client timeouts; 0 = RFC 5321's */
 	uint32_t host_down_s;               /* skip a host this long after it failed */
+	char resolver[CONF_RELAY_NAME_LEN]; /* "a.b.c.d[:port]"; "": resolv.conf */
 };
 
 #endif

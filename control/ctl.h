@@ -13,10 +13,12 @@
 #include <rte_config.h>
 
 #include "control/config.h"
+#include "control/relay_dns.h"
 #include "control/track_log.h"
 #include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
 #include "dataplane/inbound.h"
+#include "dataplane/relay.h"
 #include "dataplane/spool/spool_stats.h"
 #include "dataplane/stats.h"
 #include "dataplane/tcp/tcp_stats.h"
@@ -30,6 +32,7 @@ struct ctl_worker {
 	const struct diag_stats *diag;
 	const struct inbound_stats *smtp;   /* NULL: no SMTP service */
 	const struct spool_stats *spool;    /* NULL: no spool */
+	const struct relay_stats *relay;    /* NULL: no relay */
 	struct queue_port *queue;        /* its delivery queue's link, or NULL */
 	const struct track_ring *track;  /* its tracking ring (for drop counts), or NULL */
 };
@@ -52,6 +55,7 @@ struct ctl_ctx {
 	struct ctl_worker worker[RTE_MAX_LCORE];
 	struct ctl_hooks hooks;
 	struct track_log *track;          /* message tracking, or NULL when off */
+	const struct relay_dns *dns;      /* the smart hosts' names, or NULL */
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];

@@ -375,25 +375,88 @@ static const char *const spool_names[] = {
 	"discarded", "reclaimed", "segs_in_use", "segs_free", "mem_bytes",
 	"disk_reads"};
 
+static const char *const relay_names[] = {
+	"attempts", "conns", "conn_fail", "failovers", "replies_2xx",
+	"replies_3xx", "replies_4xx", "replies_5xx", "sent", "deferred",
+	"bounced", "tls_ok", "tls_failed", "no_env", "dsn_sent", "dsn_dropped",
+	"env_nomem", "unresolved"};
+static const char *const relay_host_names[] = {
+	"attempts", "conns", "conn_fail", "tls_ok", "tls_failed"};
+
+_Static_assert(offsetof(struct relay_stats, host) ==
+	       sizeof(relay_names) / sizeof(char *) * sizeof(uint64_t),
+	       "relay_names must name every relay_stats counter");
+_Static_assert(sizeof(struct relay_host_stats) ==
+	       sizeof(relay_host_names) / sizeof(char *) * sizeof(uint64_t),
+	       "relay_host_names must name every relay_host_stats counter");
 _Static_assert(sizeof(struct inbound_stats) == sizeof(smtp_names) / sizeof(char *) * 8,
 	       "smtp_names must name every inbound_stats counter");
 _Static_assert(offsetof(struct spool_stats, disk_reads) ==
 	       (sizeof(spool_names) / sizeof(char *) - 1) * sizeof(uint64_t),
 	       "spool_names must name every spool_stats counter");
 
-/* "tcp", "diag", "smtp" and "spool" of one worker (W < nb_workers) or,
- * W = -1, of all. */
+/* What the control plane knows of host H's name (all workers' view):
+ * lookups, the last TTL, the addresses in use. */
+static int put_dns(struct json_object *obj, const struct relay_dns_host *h)
+{
+	struct json_object *arr = json_object_new_array();
+	char ip[16];
+
+	if (put(obj, "addresses", arr) < 0)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->n && i < RELAY_ADDRS_MAX; i++) {
+		format_ipv4(ip, sizeof(ip), h->a[i]);
+		if (append(arr, json_object_new_string(ip)) < 0)
+			return -ENOMEM;
+	}
+	return put_u64(obj, "lookups_ok", h->ok) || put_u64(obj, "lookups_failed", h->failed) ||
+	       put_u64(obj, "ttl_s", h->ttl) ? -ENOMEM : 0;
+}
+
+/* The relay's counters (summed already), with "hosts": {NAME: {...}} for
+ * each configured smart host; ALL (the sum over workers) adds what the
+ * control plane knows of the hosts given by name. */
+static struct json_object *relay_json(const struct ctl_ctx *ctx,
+				      const struct relay_stats *rs, bool all)
+{
+	struct json_object *obj = named_json((const uint64_t *)rs, relay_names,
+					     RTE_DIM(relay_names));
+	struct json_object *hosts = json_object_new_object();
+	const struct conf_relay *c = &ctx->conf->relay;
+
+	if (obj == NULL || put(obj, "hosts", hosts) < 0) {
+		json_object_put(obj);
+		return NULL;
+	}
+	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++) {
+		struct json_object *ho = named_json((const uint64_t *)&rs->host[h],
+						    relay_host_names, RTE_DIM(relay_host_names));
+
+		if (put(hosts, c->hosts[h].name, ho) < 0 ||
+		    (all && ctx->dns != NULL && ctx->dns->host[h].named &&
+		     put_dns(ho, &ctx->dns->host[h]) < 0)) {
+			json_object_put(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* "tcp", "diag", "smtp", "spool" and "relay" of one worker (W <
+ * nb_workers) or, W = -1, of all. */
 static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int w)
 {
 	struct tcp_stats t;
 	struct diag_stats d;
 	struct inbound_stats m;
+	struct relay_stats rs;
 	uint64_t sp[RTE_DIM(spool_names)];
 
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
 	memset(sp, 0, sizeof(sp));
+	memset(&rs, 0, sizeof(rs));
 	for (unsigned i = 0; i < nb_workers(ctx); i++) {
 		if (w >= 0 && (unsigned)w != i)
 			continue;
@@ -401,11 +464,13 @@ static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int 
 		add_diag(&d, ctx->worker[i].diag);
 		ADD_ALL(&m, ctx->worker[i].smtp);
 		add_u64s(sp, (const uint64_t *)ctx->worker[i].spool, RTE_DIM(sp));
+		ADD_ALL(&rs, ctx->worker[i].relay);
 	}
 	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)) ||
 	    put(obj, "smtp", named_json((const uint64_t *)&m, smtp_names,
 					RTE_DIM(smtp_names))) ||
-	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))))
+	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))) ||
+	    put(obj, "relay", relay_json(ctx, &rs, w < 0)))
 		return -ENOMEM;
 	return 0;
 }

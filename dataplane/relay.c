@@ -12,6 +12,7 @@
 
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay_impl.h"
+#include "dataplane/stats.h"
 #include "dataplane/relay_route.h"
 #include "dataplane/smtp/smtp_dsn.h"
 #include "dataplane/spool/spool.h"
@@ -59,12 +60,20 @@ int relay_shared_init(struct relay_shared *sh, const struct conf *conf,
 	memset(sh, 0, sizeof(*sh));
 	sh->conf = c;
 	sh->helo = conf->smtp.hostname;
+	if (relay_addrs_new(sh) < 0) {
+		snprintf(err, errlen, "relay: out of memory");
+		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < c->nb_hosts && rc == 0; i++) {
 		const struct conf_relay_host *h = &c->hosts[i];
 
-		if (h->tls != CONF_RELAY_TLS_NONE)
+		/* a name has no address until control/relay_dns.c resolves it */
+		relay_addrs_set(sh, i, &h->addr, h->named ? 0 : 1);
+		if (h->tls == CONF_RELAY_TLS_VERIFY)
 			rc = tls_ctx_client_new(h->ca_file[0] ? h->ca_file : NULL,
 						&sh->tls[i], err, errlen);
+		else if (h->tls != CONF_RELAY_TLS_NONE)
+			rc = tls_ctx_client_noverify_new(&sh->tls[i], err, errlen);
 		if (rc == 0 && h->auth_file[0] != '\0')
 			rc = read_auth(h->auth_file, sh->auth[i].user, sh->auth[i].pass,
 				       err, errlen);
@@ -82,6 +91,7 @@ void relay_shared_fini(struct relay_shared *sh)
 		sh->tls[i] = NULL;
 	}
 	memset(sh->auth, 0, sizeof(sh->auth));
+	relay_addrs_free(sh);
 }
 
 void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q)
@@ -127,7 +137,7 @@ int relay_env_add(struct relay *r, uint64_t qid, const struct spool_env *env)
 		bytes += env->rcpt[i].addr.len + env->rcpt[i].orcpt.len + 2;
 	e = malloc(bytes);
 	if (e == NULL) {
-		r->stats.env_nomem++;
+		STATS_ADD(r->stats.env_nomem, 1);
 		return -ENOMEM;
 	}
 	at = (char *)&e->rcpt[env->nrcpt];
@@ -186,8 +196,14 @@ static void track(struct relay *r, enum track_type type, const struct relay_msg 
 		track_copy(ev.rcpt[0], sizeof(ev.rcpt[0]), rcpt, strlen(rcpt));
 	if (host < CONF_RELAY_HOSTS) {
 		const struct conf_relay_host *h = &r->sh->conf->hosts[host];
+		uint32_t a = m->addr;
 
-		snprintf(ev.relay, sizeof(ev.relay), "%s[%s]:%u", h->name, h->host, h->port);
+		/* "name[address]:port": the address dialled, for a host by name */
+		if (a != 0)
+			snprintf(ev.relay, sizeof(ev.relay), "%s[%u.%u.%u.%u]:%u", h->name,
+				 a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, h->port);
+		else
+			snprintf(ev.relay, sizeof(ev.relay), "%s[%s]:%u", h->name, h->host, h->port);
 	}
 	track_copy(ev.text, sizeof(ev.text), text, strlen(text));
 	track_put(r->track, &ev);
@@ -296,7 +312,7 @@ static void attempt_end(struct relay *r, struct relay_msg *m, unsigned host)
 			spool_msg_outcome(sm, m->idx[i], SPOOL_DEFERRED, m->reason,
 					  strlen(m->reason));
 			track(r, TRACK_DEFERRED, m, host, m->list[i].addr, m->reason);
-			r->stats.deferred++;
+			STATS_ADD(r->stats.deferred, 1);
 		}
 	rc = queue_attempt_end(r->queue, m->qid, *r->wall,
 			       m->reason[0] ? m->reason : NULL, &sm);
@@ -400,6 +416,7 @@ static int place(struct relay *r, struct relay_msg *m)
 			if (rc->st == RC_OPEN && rc->msg == NULL && rc->tcp != NULL &&
 			    smtp_client_state(rc->smtp) == SMTP_CLIENT_IDLE) {
 				rc->msg = m;
+				m->addr = rc->addr;
 				relay_conn_send(rc);
 				return 1;
 			}
@@ -407,8 +424,10 @@ static int place(struct relay *r, struct relay_msg *m)
 		if (used >= c->hosts[h].max_conns || fresh == NULL)
 			return 0;
 		fresh->msg = m;
-		if (relay_conn_open(r, fresh, h) == 0)
+		if (relay_conn_open(r, fresh, h) == 0) {
+			m->addr = fresh->addr;
 			return 1;
+		}
 		fresh->msg = NULL;
 		r->down_until[h] = *r->now + c->host_down_s * 1000000ull;
 	}
@@ -450,9 +469,9 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 				  res->text, strlen(res->text));
 		track(r, ok ? TRACK_RELAYED : TRACK_BOUNCED, m, c->host, addr, res->text);
 		if (ok) {
-			r->stats.sent++;
+			STATS_ADD(r->stats.sent, 1);
 		} else {
-			r->stats.bounced++;
+			STATS_ADD(r->stats.bounced, 1);
 			add_failed(m, idx, c->host, res->enh, res->text, res->remote);
 		}
 		break;
@@ -470,10 +489,10 @@ void relay_rcpt_result(struct relay_conn *c, unsigned idx,
 static void failover(struct relay *r, struct relay_msg *m, unsigned host)
 {
 	r->down_until[host] = *r->now + r->sh->conf->host_down_s * 1000000ull;
-	r->stats.conn_fail++;
+	RELAY_COUNT(r, host, conn_fail);
 	m->at++;
 	if (m->at < m->nb_order) {
-		r->stats.failovers++;
+		STATS_ADD(r->stats.failovers, 1);
 		for (unsigned i = 0; i < m->n; i++)
 			m->deferred[i] = 0;
 		start(r, m);
@@ -537,7 +556,7 @@ void relay_poll(struct relay *r)
 		m->qid = qid;
 		m->env = *env_slot(r, qid);
 		if (m->env == NULL) {
-			r->stats.no_env++;
+			STATS_ADD(r->stats.no_env, 1);
 			snprintf(m->reason, sizeof(m->reason), "4.3.0 envelope not available");
 			attempt_end(r, m, CONF_RELAY_HOSTS);
 			continue;

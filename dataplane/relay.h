@@ -13,7 +13,10 @@
  * retry tries the route's other hosts before the one that answered it.
  *
  * struct relay_shared is built on the control plane (TLS contexts, AUTH
- * credentials read from their files) and shared read-only by the workers.
+ * credentials read from their files) and shared read-only by the workers,
+ * except each smart host's addresses: the control plane publishes them
+ * (control/relay_dns.c re-resolves names when their TTL runs out) under a
+ * sequence lock (rte_seqlock), which a worker reads without waiting.
  */
 #ifndef SLUICE_DATAPLANE_RELAY_H
 #define SLUICE_DATAPLANE_RELAY_H
@@ -35,8 +38,13 @@ struct tls_ctx;
 struct track_ring;
 struct wlog;
 
+#define RELAY_ADDRS_MAX 8
+
+struct relay_addrs;
+
 struct relay_shared {
 	const struct conf_relay *conf;
+	struct relay_addrs *addrs;                 /* per host (relay_addr.c) */
 	const char *helo;                          /* EHLO name: smtp.hostname */
 	struct tls_ctx *tls[CONF_RELAY_HOSTS];     /* NULL for tls = "none" */
 	struct {
@@ -52,18 +60,47 @@ int relay_shared_init(struct relay_shared *sh, const struct conf *conf,
 		      char *err, size_t errlen);
 void relay_shared_fini(struct relay_shared *sh);
 
+/* Control plane: the address sets of every smart host, empty.  0 or
+ * -ENOMEM. */
+int relay_addrs_new(struct relay_shared *sh);
+void relay_addrs_free(struct relay_shared *sh);
+/* Control plane: publish host H's addresses (at most RELAY_ADDRS_MAX;
+ * N = 0: none).  Workers see the whole set or the previous one. */
+void relay_addrs_set(struct relay_shared *sh, unsigned h, const uint32_t *a,
+		     unsigned n);
+/* Worker: address number PICK (modulo their count) of host H, or
+ * -EHOSTUNREACH when it has none. */
+int relay_addrs_get(const struct relay_shared *sh, unsigned h, unsigned pick,
+		    uint32_t *addr);
+
 /* The queue's retry schedule and lifetime from the relay section. */
 void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q);
 
+/* One smart host's counters on one worker. */
+struct relay_host_stats {
+	uint64_t attempts;     /* messages handed to a connection to it */
+	uint64_t conns;        /* connections opened */
+	uint64_t conn_fail;    /* ... that failed before any reply about a message */
+	uint64_t tls_ok, tls_failed;        /* handshakes */
+};
+
+/* Single writer (the worker, STATS_ADD); control/ctl_stats.c names every
+ * counter before HOST in this order. */
 struct relay_stats {
+	uint64_t attempts;     /* messages handed to a connection */
 	uint64_t conns;        /* connections opened */
 	uint64_t conn_fail;    /* closed before any reply about a message */
 	uint64_t failovers;    /* messages moved to the route's next host */
+	uint64_t replies_2xx, replies_3xx, replies_4xx, replies_5xx;
+			       /* from smart hosts; summed when a connection ends */
 	uint64_t sent, deferred, bounced;   /* recipients */
+	uint64_t tls_ok, tls_failed;        /* handshakes */
 	uint64_t no_env;       /* due messages whose envelope was never added */
 	uint64_t dsn_sent;     /* DSNs queued */
 	uint64_t dsn_dropped;  /* DSNs due but not sent (logged) */
 	uint64_t env_nomem;
+	uint64_t unresolved;   /* connections not tried: the name has no address */
+	struct relay_host_stats host[CONF_RELAY_HOSTS];
 };
 
 struct relay_env;

@@ -12,6 +12,7 @@
 #include "dataplane/net/net.h"
 #include "dataplane/net/route.h"
 #include "dataplane/relay_impl.h"
+#include "dataplane/stats.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/tls/tls.h"
@@ -79,9 +80,12 @@ static void handshake(struct relay_conn *c)
 	if (rc == TLS_WANT_READ)
 		return;
 	c->handshaking = false;
-	if (rc != TLS_OK) {
+	if (rc == TLS_OK) {
+		RELAY_COUNT(c->r, c->host, tls_ok);
+	} else {
 		char why[160];
 
+		RELAY_COUNT(c->r, c->host, tls_failed);
 		tls_conn_error(c->tls, why, sizeof(why));
 		wlog(c->r->log, "relay: %s: TLS: %s %s", c->r->sh->conf->hosts[c->host].host,
 		     tls_result_name(rc), why);
@@ -284,21 +288,27 @@ int relay_conn_open(struct relay *r, struct relay_conn *c, unsigned host)
 {
 	const struct conf_relay_host *h = &r->sh->conf->hosts[host];
 	unsigned iface;
-	uint32_t nexthop;
-	int err = route_lookup(r->net, h->addr, &iface, &nexthop);
+	uint32_t addr, nexthop;
+	int err = relay_addrs_get(r->sh, host, (unsigned)r->stats.conns, &addr);
 
+	if (err < 0) {
+		STATS_ADD(r->stats.unresolved, 1);
+		return err;
+	}
+	err = route_lookup(r->net, addr, &iface, &nexthop);
 	if (err < 0)
 		return err;
 	c->r = r;
 	c->host = host;
+	c->addr = addr;
 	c->st = RC_CONNECTING;
-	c->tcp = tcp_connect(r->tcp, r->net->iface[iface].addr, h->addr, h->port,
+	c->tcp = tcp_connect(r->tcp, r->net->iface[iface].addr, addr, h->port,
 			     &conn_ops, c, &err);
 	if (c->tcp == NULL) {
 		c->st = RC_FREE;
 		return err;
 	}
-	r->stats.conns++;
+	RELAY_COUNT(r, host, conns);
 	return 0;
 }
 
@@ -309,6 +319,7 @@ int relay_conn_send(struct relay_conn *c)
 	int rc;
 
 	c->msgs++;
+	RELAY_COUNT(c->r, c->host, attempts);
 	c->buf_len = 0;
 	c->read_again = false;
 	m->cm = (struct smtp_client_msg){
@@ -364,8 +375,22 @@ void relay_conn_poll(struct relay_conn *c)
 		finish(c, t);
 }
 
+/* The engine's reply counts go into the worker's when it ends. */
+static void count_replies(struct relay_conn *c)
+{
+	const uint32_t *n = smtp_client_replies(c->smtp);
+	struct relay_stats *s = &c->r->stats;
+
+	STATS_ADD(s->replies_2xx, n[2]);
+	STATS_ADD(s->replies_3xx, n[3]);
+	STATS_ADD(s->replies_4xx, n[4]);
+	STATS_ADD(s->replies_5xx, n[5]);
+}
+
 void relay_conn_reset(struct relay_conn *c)
 {
+	if (c->engine)
+		count_replies(c);
 	if (c->tcp != NULL)
 		tcp_abort(c->tcp);
 	if (c->tls != NULL)

@@ -12,6 +12,7 @@
 
 #include "dataplane/queue/queue.h"
 #include "dataplane/relay_impl.h"
+#include "dataplane/stats.h"
 #include "dataplane/smtp/smtp_dsn.h"
 #include "dataplane/spool/spool.h"
 #include "dataplane/wlog.h"
@@ -23,7 +24,7 @@ static void fail(struct relay *r, const char *what, int err)
 
 	spool_qid_format(j->qid, qid);
 	wlog(r->log, "relay: %s: DSN not sent: %s: %s", qid, what, strerror(-err));
-	r->stats.dsn_dropped++;
+	STATS_ADD(r->stats.dsn_dropped, 1);
 	j->busy = false;
 }
 
@@ -35,7 +36,7 @@ static void committed(void *arg, struct spool_msg *m, int err)
 			      .size = j->out_len, .nrcpt = 1, .sender = ""};
 
 	if (err == 0 && (err = queue_add(r->queue, &a, *r->wall)) == 0) {
-		r->stats.dsn_sent++;
+		STATS_ADD(r->stats.dsn_sent, 1);
 		j->busy = false;
 		return;
 	}
@@ -132,7 +133,7 @@ bool relay_dsn_start(struct relay *r, const struct relay_msg *m,
 		spool_qid_format(m->qid, qid);
 		wlog(r->log, "relay: %s: DSN not sent: %s", qid,
 		     r->spool == NULL ? "no spool" : "another DSN in progress");
-		r->stats.dsn_dropped++;
+		STATS_ADD(r->stats.dsn_dropped, 1);
 		return false;
 	}
 	j->busy = true;

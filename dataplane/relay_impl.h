@@ -7,7 +7,14 @@
 #define SLUICE_DATAPLANE_RELAY_IMPL_H
 
 #include "dataplane/relay.h"
+#include "dataplane/stats.h"
 #include "dataplane/track.h"
+
+/* Count FIELD for the worker and for smart host H. */
+#define RELAY_COUNT(r, h, field) do { \
+	STATS_ADD((r)->stats.field, 1); \
+	STATS_ADD((r)->stats.host[h].field, 1); \
+} while (0)
 
 /* A copy of a queued message's envelope: one allocation, strings after
  * the recipients. */
@@ -45,6 +52,7 @@ struct relay_msg {
 	struct relay_env *env;
 	uint8_t order[CONF_RELAY_ROUTE_HOSTS];   /* hosts to try */
 	unsigned nb_order, at;           /* order[at] is the current host */
+	uint32_t addr;                   /* its address (the connection's); 0 */
 	unsigned n;                      /* recipients in this attempt */
 	bool replied;                    /* a result other than "deferred, the
 					    connection failed" */
@@ -68,6 +76,7 @@ struct relay_conn {
 	struct relay *r;
 	enum relay_conn_state st;
 	unsigned host;
+	uint32_t addr;                   /* the host's address it dialled */
 	struct tcp_conn *tcp;
 	struct tls_conn *tls;
 	bool handshaking, peer_closed, rx_blocked, engine, fin_sent;

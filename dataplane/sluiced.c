@@ -25,10 +25,12 @@
 #include "control/authd.h"
 #include "control/config.h"
 #include "control/ctl.h"
+#include "control/relay_dns.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 
 #define LINK_WAIT_MS 10000
+#define DNS_WAIT_MS  5000
 
 struct daemon {
 	struct conf conf;
@@ -41,6 +43,7 @@ struct daemon {
 	struct worker_set workers;
 	struct inbound_shared smtp;   /* what every worker's SMTP service reads */
 	struct relay_shared relay;    /* and its delivery to the smart hosts */
+	struct relay_dns dns;         /* the smart hosts' names */
 	struct smtp_admit *allow;
 	struct authd authd;
 	struct track_log *track;      /* the accepted-mail log and index */
@@ -201,7 +204,8 @@ static int smtp_setup(struct daemon *d)
 			return fail(err);
 		sh->authd = &d->authd;
 	}
-	if (relay_shared_init(&d->relay, &d->conf, err, sizeof(err)) < 0)
+	if (relay_shared_init(&d->relay, &d->conf, err, sizeof(err)) < 0 ||
+	    relay_dns_open(&d->dns, &d->relay, err, sizeof(err)) < 0)
 		return fail(err);
 	if ((rc = make_dirs(d->conf.spool.dir)) < 0) {
 		fprintf(stderr, "sluiced: spool directory %s: %s\n", d->conf.spool.dir,
@@ -269,11 +273,13 @@ static int control_open(struct daemon *d)
 		if (d->workers.w[i]->delivery != NULL) {
 			c->worker[i].queue = &d->workers.w[i]->qport;
 			c->worker[i].track = &d->workers.w[i]->track;
+			c->worker[i].relay = &d->workers.w[i]->relay.stats;
 			d->rings[i] = &d->workers.w[i]->track;
 		}
 	}
 	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
 	c->track = d->track;
+	c->dns = &d->dns;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {
@@ -323,6 +329,7 @@ static int track_open(struct daemon *d)
 
 static void serve(struct daemon *d)
 {
+	relay_dns_wait(&d->dns, DNS_WAIT_MS);  /* the first answers, before any relaying */
 	for (unsigned i = 0; i < d->workers.n; i++)
 		rte_eal_remote_launch(worker_main, d->workers.w[i],
 				      d->workers.w[i]->lcore);
@@ -330,6 +337,7 @@ static void serve(struct daemon *d)
 	fflush(stdout);
 	while (!stop_requested(d->sigfd)) {
 		ctl_poll(&d->ctl, 20);
+		relay_dns_poll(&d->dns);
 		logs_drain(d);
 	}
 	fprintf(stderr, "sluiced: stopping\n");
@@ -349,6 +357,7 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 	if (d->smtp.authd != NULL)
 		authd_stop(&d->authd);
 	tls_ctx_free(d->smtp.tls);
+	relay_dns_close(&d->dns);
 	relay_shared_fini(&d->relay);
 	smtp_admit_free(d->allow);
 	for (unsigned i = 0; i < d->nb_started; i++)

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 		"Ask a running sluiced over its control socket.\n"
 		"\n"
 		"commands:\n"
-		"  stats    packet, TCP, SMTP, spool and diag counters per port and worker\n"
+		"  stats    packet, TCP, SMTP, spool, relay and diag counters per port and worker\n"
 		"  status   version, uptime, ports and workers\n"
 		"  help     the commands the server understands\n"
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
@@ -590,6 +590,27 @@ static void print_worker(struct json_object *w)
 		print_worker_port(json_object_array_get_idx(ports, i));
 }
 
+/* The relay's counters, then each smart host's. */
+static void print_relay(struct json_object *relay)
+{
+	struct json_object *hosts = jget(relay, "hosts");
+
+	print_nonzero("relay (all workers)", relay);
+	if (!json_object_is_type(hosts, json_type_object))
+		return;
+	json_object_object_foreach(hosts, name, h) {
+		char title[96];
+
+		struct json_object *addrs = jget(h, "addresses");
+
+		snprintf(title, sizeof(title), "relay to %s", name);
+		print_nonzero(title, h);
+		if (addrs != NULL)
+			printf("    addresses           %s\n",
+			       json_object_to_json_string_ext(addrs, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
 static void print_stats(struct json_object *result)
 {
 	struct json_object *ports = jget(result, "ports");
@@ -603,6 +624,7 @@ static void print_stats(struct json_object *result)
 	print_nonzero("diag (all workers)", jget(result, "diag"));
 	print_nonzero("smtp (all workers)", jget(result, "smtp"));
 	print_nonzero("spool (all workers)", jget(result, "spool"));
+	print_relay(jget(result, "relay"));
 	for (size_t i = 0; i < jlen(workers); i++)
 		print_worker(json_object_array_get_idx(workers, i));
 }

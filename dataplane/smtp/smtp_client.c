@@ -314,8 +314,10 @@ size_t smtp_client_feed(struct smtp_client *c, const uint8_t *data, size_t len,
 		    c->exp[c->exp_head].kind == EXP_EHLO &&
 		    r != SMTP_REPLY_MORE && c->rp.nlines > 1)
 			cl_ehlo_line(c, c->rp.line);
-		if (r == SMTP_REPLY_END)
+		if (r == SMTP_REPLY_END) {
+			c->replies[c->rp.code / 100]++;
 			on_reply(c, now);
+		}
 	}
 	return used;
 }
@@ -445,4 +447,9 @@ unsigned smtp_client_ext(const struct smtp_client *c, uint64_t *size)
 const char *smtp_client_error(const struct smtp_client *c)
 {
 	return c->error;
+}
+
+const uint32_t *smtp_client_replies(const struct smtp_client *c)
+{
+	return c->replies;
 }

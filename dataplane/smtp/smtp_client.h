@@ -46,9 +46,10 @@
 
 enum smtp_tls_policy {
 	SMTP_TLS_NONE,            /* never STARTTLS */
-	SMTP_TLS_OPPORTUNISTIC,   /* STARTTLS when offered; 454 / missing:
-				     plaintext; a failed handshake defers */
-	SMTP_TLS_REQUIRED,        /* no STARTTLS, or failing: defer */
+	SMTP_TLS_OPPORTUNISTIC,   /* STARTTLS when offered, unverified; only
+				     when not offered: plaintext; refused
+				     or a failed handshake: defer */
+	SMTP_TLS_REQUIRED,        /* unverified; no STARTTLS, or failing: defer */
 	SMTP_TLS_REQUIRED_VERIFY, /* as REQUIRED; the caller's handshake
 				     verifies name and chain */
 };
@@ -207,5 +208,9 @@ unsigned smtp_client_ext(const struct smtp_client *c, uint64_t *size);
 
 /* Why the session closed ("" while it has not): for the log line. */
 const char *smtp_client_error(const struct smtp_client *c);
+
+/* Replies received so far by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx
+ * (the caller adds them to its statistics when the session ends). */
+const uint32_t *smtp_client_replies(const struct smtp_client *c);
 
 #endif

@@ -67,6 +67,7 @@ struct smtp_client {
 	uint64_t wait_since;  /* the head reply's timer start */
 	uint64_t progress;    /* last output drained while sending a body */
 	char error[CL_TEXT_MAX];
+	uint32_t replies[6];  /* by class */
 
 	struct smtp_reply rp;
 	struct cl_expect exp[CL_EXP_CAP];

@@ -162,10 +162,7 @@ void cl_open_reply(struct smtp_client *c, enum cl_exp kind, uint64_t now)
 			c->phase = CL_TLS;
 			c->wait_since = now;
 			c->ops->tls_start(c->arg);
-		} else if (c->conf.tls == SMTP_TLS_OPPORTUNISTIC && code != 421) {
-			c->ext &= ~(unsigned)SMTP_EXT_STARTTLS;
-			opened(c, now);
-		} else {
+		} else {   /* offered, then refused: never in clear, any policy */
 			cl_fail_reply(c, true, now);
 		}
 		break;

@@ -108,6 +108,16 @@ static int parse_path(const char *a, size_t n, const char *kw, unsigned flags,
 	return 0;
 }
 
+/* The caller's check refused the command: its reply is sent. */
+static bool refused(struct smtp_server *s, enum smtp_stage stage, const char *addr)
+{
+	const char *why = s->ops->check ? s->ops->check(s->arg, stage, addr) : NULL;
+
+	if (why != NULL)
+		smtp_reply(s, "%s", why);
+	return why != NULL;
+}
+
 static void param_error(struct smtp_server *s, int rc)
 {
 	if (rc == -ENOTSUP)
@@ -162,6 +172,8 @@ static void cmd_mail(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
+	if (refused(s, SMTP_STAGE_MAIL, t->from.mailbox))
+		return;
 	t->mail = true;
 	smtp_reply(s, "250 2.1.0 Ok");
 }
@@ -229,6 +241,8 @@ static void cmd_rcpt(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	if (refused(s, SMTP_STAGE_RCPT, to.mailbox))
+		return;
 	mark = t->arena_used;
 	r = &t->rcpt[t->nrcpt];
 	r->notify = rp.notify;
@@ -271,6 +285,8 @@ static void cmd_data(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		smtp_reply_err(s, "%s", why);
 		return;
 	}
+	if (refused(s, SMTP_STAGE_DATA, NULL))
+		return;
 	smtp_body_init(s, true);
 	smtp_tx_begin(s, now);
 	s->phase = SMTP_PH_DATA;
@@ -306,6 +322,8 @@ static void cmd_bdat(struct smtp_server *s, const char *a, size_t n, uint64_t no
 		smtp_tx_reset(s); /* a chunk we cannot place: the message is lost */
 		why = "501 5.5.4 Syntax: BDAT chunk-size [LAST]";
 	}
+	if (why == NULL && !s->tx.begun && s->ops->check != NULL)
+		why = s->ops->check(s->arg, SMTP_STAGE_DATA, NULL);
 	s->bdat_err = why;
 	s->bdat_size = s->bdat_left = size;
 	s->bdat_last = last;

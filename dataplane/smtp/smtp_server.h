@@ -132,6 +132,13 @@ struct smtp_server_counters {
 	uint64_t tls_discarded;   /* octets pipelined after STARTTLS, dropped */
 };
 
+/* Where the caller's check (ops->check) is asked. */
+enum smtp_stage {
+	SMTP_STAGE_MAIL,  /* ADDR: the sender ("" for "<>") */
+	SMTP_STAGE_RCPT,  /* ADDR: the recipient */
+	SMTP_STAGE_DATA,  /* DATA, or the first BDAT of a message; ADDR NULL */
+};
+
 /* Callbacks may call back into the session (commit_done, auth_result)
  * before returning. */
 struct smtp_server_ops {
@@ -145,6 +152,11 @@ struct smtp_server_ops {
 	/* Optional (may be NULL): every 4xx / 5xx reply line as sent, without
 	 * CRLF, for the caller's log line with queue ID and client address. */
 	void (*reject)(void *arg, const char *reply, size_t len);
+	/* Optional (may be NULL): the caller's verdict on a command that
+	 * passed the session's own checks.  NULL accepts; otherwise the
+	 * reply line to send instead (a 4xx or 5xx, without CRLF) and the
+	 * command is refused (the load generator's sink injects failures). */
+	const char *(*check)(void *arg, enum smtp_stage stage, const char *addr);
 };
 
 struct smtp_server;

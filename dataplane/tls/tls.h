@@ -1,7 +1,8 @@
 /*
  * tls: TLS between the TCP engine and the SMTP sessions.  Owns the OpenSSL 3
- * contexts (a server context from certificate and key files; a client
- * context for relaying to smart hosts, verifying them against a CA file)
+ * contexts (a server context from certificate and key files; client
+ * contexts for relaying to smart hosts, verifying them against a CA file
+ * or the system store, or not verifying at all)
  * and the per-connection TLS object, which runs over memory BIOs so that it
  * never touches a socket and never blocks: ciphertext from TCP goes in with
  * tls_feed_cipher(), plaintext for SMTP comes out of tls_read_plain(),
@@ -52,6 +53,12 @@ int tls_ctx_server_new(const char *cert_path, const char *key_path,
  * CA_PATH (NULL: the system's default store).  Same returns. */
 int tls_ctx_client_new(const char *ca_path, struct tls_ctx **out, char *err,
 		       size_t errlen);
+
+/* Client context that encrypts without verifying the server's certificate
+ * (chain or name): any certificate, self-signed too, is accepted.  For the
+ * "opportunistic" and "required" policies towards smart hosts.  Same
+ * returns. */
+int tls_ctx_client_noverify_new(struct tls_ctx **out, char *err, size_t errlen);
 
 void tls_ctx_free(struct tls_ctx *ctx);
 

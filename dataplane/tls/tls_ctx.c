@@ -111,6 +111,17 @@ int tls_ctx_client_new(const char *ca_path, struct tls_ctx **out, char *err,
 	return 0;
 }
 
+int tls_ctx_client_noverify_new(struct tls_ctx **out, char *err, size_t errlen)
+{
+	struct tls_ctx *ctx = ctx_new(true);
+
+	if (ctx == NULL)
+		return ctx_fail(err, errlen, -ENOMEM, "TLS client context");
+	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
+	*out = ctx;
+	return 0;
+}
+
 void tls_ctx_free(struct tls_ctx *ctx)
 {
 	if (ctx == NULL)

@@ -125,9 +125,21 @@ static void on_tls(void *arg)
 	f->tls_pending = true;
 }
 
+/* The caller's check refuses one command in eight (stages in range, an
+ * address for MAIL and RCPT only, never during a transaction's body). */
+static const char *on_check(void *arg, enum smtp_stage stage, const char *addr)
+{
+	struct fz *f = arg;
+
+	if (stage > SMTP_STAGE_DATA || (stage == SMTP_STAGE_DATA) != (addr == NULL) ||
+	    f->in_tx)
+		abort();
+	return next(f) % 8 == 0 ? (next(f) % 2 ? "451 4.3.0 later" : "550 5.7.1 no") : NULL;
+}
+
 static const struct smtp_server_ops OPS = {
 	.tx_begin = on_begin, .tx_body = on_body, .tx_end = on_end,
-	.auth_check = on_auth, .tls_start = on_tls,
+	.auth_check = on_auth, .tls_start = on_tls, .check = on_check,
 };
 
 /* Every reply line: 3 digits, ' ' or '-', printable text, CRLF. */

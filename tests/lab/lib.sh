@@ -120,6 +120,18 @@ our_sluiced() {
 	return 0
 }
 
+# lab_relay_conf FILE DIR: conf/lab.conf with the tracking log in
+# DIR/track.jsonl, the SMTP service for sl-in's first address and the
+# spool in DIR/spool; the caller appends its relay section.
+lab_relay_conf() {
+	sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$2/track.jsonl\";|" \
+		"$SL_ROOT/conf/lab.conf" >"$1"
+	cat >>"$1" <<EOF
+smtp = { port = 25; hostname = "sluice.lab"; allow = ["198.18.0.2"]; };
+spool = { dir = "$2/spool"; segment_mb = 16; segments = 2; };
+EOF
+}
+
 sluiced_log_tail() {
 	[[ -f $SLUICED_LOG ]] || return 0
 	diag "last lines of $SLUICED_LOG:"

@@ -12,7 +12,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 TMP=$(mktemp -d /tmp/sl-test-relay.XXXXXX)
-SPOOL=$TMP/spool
 SINKS=()
 
 # sink NAME PORT [OPTIONS...]: smtp-sink in sl-out on 198.18.1.2:PORT,
@@ -61,11 +60,8 @@ for t in swaks smtp-sink; do
 	command -v "$t" >/dev/null || { not_ok "$t is installed"; exit 1; }
 done
 
-sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$TMP/track.jsonl\";|" \
-	"$SL_ROOT/conf/lab.conf" >"$TMP/relay.conf"
+lab_relay_conf "$TMP/relay.conf" "$TMP"
 cat >>"$TMP/relay.conf" <<EOF2
-smtp = { port = 25; hostname = "sluice.lab"; allow = ["198.18.0.2"]; };
-spool = { dir = "$SPOOL"; segment_mb = 16; segments = 2; };
 relay = {
   smart_hosts = (
     { name = "primary"; host = "198.18.1.2"; port = 25; cost = 5; tls = "none"; },

@@ -32,6 +32,8 @@ static struct {
 	char dir[64];
 	struct conf conf;
 	struct worker_stats ws[2];
+	struct relay_stats rs[2];
+	struct relay_dns dns;
 	struct ctl_ctx ctx;
 } T;
 
@@ -340,6 +342,62 @@ static void test_stats_port_config(void)
 	CU_ASSERT_FALSE(json_object_get_boolean(jget(in, "link_up")));
 	CU_ASSERT_PTR_NULL(jget(in, "hw"));
 	json_object_put(st);
+}
+
+/* The relay's counters per worker and summed, each smart host's by name. */
+static void test_stats_relay(void)
+{
+	struct json_object *st, *w1, *hosts;
+
+	snprintf(T.conf.relay.hosts[0].name, CONF_RELAY_NAME_LEN, "primary");
+	snprintf(T.conf.relay.hosts[1].name, CONF_RELAY_NAME_LEN, "backup");
+	T.conf.relay.nb_hosts = 2;
+	memset(T.rs, 0, sizeof(T.rs));
+	T.rs[0] = (struct relay_stats){.attempts = 5, .sent = 4, .replies_2xx = 20,
+				       .replies_5xx = 1, .tls_ok = 2, .unresolved = 3};
+	T.rs[1] = (struct relay_stats){.attempts = 2, .deferred = 2, .replies_4xx = 2,
+				       .tls_failed = 1, .dsn_sent = 1};
+	T.rs[0].host[0] = (struct relay_host_stats){.attempts = 5, .conns = 2, .tls_ok = 2};
+	T.rs[1].host[0] = (struct relay_host_stats){.attempts = 1, .tls_failed = 1};
+	T.rs[1].host[1] = (struct relay_host_stats){.attempts = 1, .conn_fail = 1};
+	T.ctx.worker[0].relay = &T.rs[0];
+	T.ctx.worker[1].relay = &T.rs[1];
+	T.dns.host[1] = (struct relay_dns_host){.named = true, .n = 2, .ttl = 30, .ok = 3,
+						.failed = 1, .a = {0xC6120102, 0xC6120103}};
+	T.ctx.dns = &T.dns;
+	st = ctl_stats_json(&T.ctx);
+	hosts = jget(jget(st, "relay"), "hosts");
+	static const struct {
+		const char *host, *key;     /* host NULL: the relay's own */
+		uint64_t want;
+	} sums[] = {
+		{NULL, "attempts", 7}, {NULL, "sent", 4}, {NULL, "deferred", 2},
+		{NULL, "replies_2xx", 20}, {NULL, "replies_4xx", 2},
+		{NULL, "replies_5xx", 1}, {NULL, "tls_ok", 2}, {NULL, "tls_failed", 1},
+		{NULL, "dsn_sent", 1}, {NULL, "unresolved", 3},
+		{"primary", "attempts", 6}, {"primary", "conns", 2},
+		{"primary", "tls_failed", 1}, {"backup", "conn_fail", 1},
+		/* a host by name: what the control plane's resolver knows */
+		{"backup", "lookups_ok", 3}, {"backup", "lookups_failed", 1},
+		{"backup", "ttl_s", 30},
+	};
+
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++)
+		CU_ASSERT_EQUAL(ju64(sums[i].host ? jget(hosts, sums[i].host)
+						  : jget(st, "relay"), sums[i].key), sums[i].want);
+	CU_ASSERT_EQUAL(json_object_object_length(hosts), 2);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(jget(jget(hosts, "backup"), "addresses"),
+							      JSON_C_TO_STRING_PLAIN),
+			       "[\"198.18.1.2\",\"198.18.1.3\"]");
+	CU_ASSERT_PTR_NULL(jget(jget(hosts, "primary"), "addresses"));
+	w1 = jidx(jget(st, "workers"), 1);
+	CU_ASSERT_EQUAL(ju64(jget(w1, "relay"), "attempts"), 2);
+	CU_ASSERT_EQUAL(ju64(jget(jget(jget(w1, "relay"), "hosts"), "primary"), "attempts"), 1);
+	CU_ASSERT_PTR_NULL(jget(jget(jget(jget(w1, "relay"), "hosts"), "backup"), "addresses"));
+	json_object_put(st);
+	T.ctx.dns = NULL;
+	T.ctx.worker[0].relay = T.ctx.worker[1].relay = NULL;
+	T.conf.relay.nb_hosts = 0;
 }
 
 static void test_stats_workers(void)
@@ -729,6 +787,7 @@ void test_ctl_register(void)
 	CU_add_test(s, "stats lists every drop reason", test_stats_lists_every_reason);
 	CU_add_test(s, "stats shows port config, no ethdev", test_stats_port_config);
 	CU_add_test(s, "stats per worker, nonzero drops", test_stats_workers);
+	CU_add_test(s, "relay counters per worker, summed, per smart host", test_stats_relay);
 	CU_add_test(s, "stats of a real ethdev has hw", test_stats_real_port);
 	CU_add_test(s, "socket and directory modes", test_socket_created);
 	CU_add_test(s, "stats over the socket", test_stats_command);

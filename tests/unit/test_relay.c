@@ -548,10 +548,12 @@ static void test_defer_then_retry(void)
 	teardown(&f);
 }
 
-/* STARTTLS under "verify": against a certificate for the host's address
- * the message goes over TLS; against one for another address the
- * handshake fails, the message is deferred and MAIL is never sent. */
-static void tls_case(const char *cert_host, bool good)
+/* STARTTLS under POLICY: under "verify" against a certificate for the
+ * host's address the message goes over TLS; against one for another
+ * address the handshake fails, the message is deferred and MAIL is never
+ * sent.  "required" and "opportunistic" do not verify: any self-signed
+ * certificate carries the message over TLS. */
+static void tls_case(const char *policy, const char *cert_host, bool good)
 {
 	static struct fix f;
 	char dir[] = "/tmp/sluice-relay-tls-XXXXXX", cert[256], key[256], up[512];
@@ -562,7 +564,10 @@ static void tls_case(const char *cert_host, bool good)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	CU_ASSERT_EQUAL_FATAL(tls_testcert_write(dir, "sink", cert_host, cert, key,
 						 sizeof(cert)), 0);
-	snprintf(up, sizeof(up), "tls = \"verify\"; ca_file = \"%s\";", cert);
+	if (strcmp(policy, "verify") == 0)
+		snprintf(up, sizeof(up), "tls = \"verify\"; ca_file = \"%s\";", cert);
+	else
+		snprintf(up, sizeof(up), "tls = \"%s\";", policy);
 	setup(&f, up);
 	CU_ASSERT_EQUAL_FATAL(tls_ctx_server_new(cert, key, &f.srv.tls, err, sizeof(err)), 0);
 	qid = accept_msg(&f);
@@ -573,7 +578,14 @@ static void tls_case(const char *cert_host, bool good)
 		CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 &&
 			  memcmp(f.srv.body, BODY, f.srv.blen) == 0);
 		CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
+		CU_ASSERT_EQUAL(f.r.stats.tls_ok, 1);
+		CU_ASSERT_EQUAL(f.r.stats.host[1].tls_ok, 1);
+		CU_ASSERT_EQUAL(f.r.stats.sent, 1);       /* bad@ bounced */
+		CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
 	} else {
+		CU_ASSERT_EQUAL(f.r.stats.tls_failed, 1);
+		CU_ASSERT_EQUAL(f.r.stats.host[1].tls_failed, 1);
+		CU_ASSERT_EQUAL(f.r.stats.sent, 0);
 		CU_ASSERT_EQUAL(f.srv.tls_done, 0);
 		CU_ASSERT_EQUAL(f.srv.mails, 0);
 		CU_ASSERT_EQUAL_FATAL(queue_get(f.q, qid, &qi), 0);
@@ -582,6 +594,12 @@ static void tls_case(const char *cert_host, bool good)
 	}
 	run(&f, 12000000);   /* after a failure: at most RELAY_LINGER_US for its FIN */
 	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns);
+	/* the DSN for bad@ may have gone out too (a second attempt) */
+	CU_ASSERT(f.r.stats.host[1].attempts >= 1 && f.r.stats.host[1].conns >= 1);
+	CU_ASSERT(f.r.stats.attempts == f.r.stats.host[1].attempts);
+	CU_ASSERT(f.r.stats.replies_2xx >= (good ? 6u : 2u));  /* greeting, EHLO... */
+	CU_ASSERT_EQUAL(f.r.stats.replies_4xx, 0);
+	CU_ASSERT_EQUAL(f.r.stats.replies_5xx, good ? 1 : 0);   /* 550 to bad@ */
 	teardown(&f);
 	tls_ctx_free(f.srv.tls);
 	unlink(cert);
@@ -591,12 +609,18 @@ static void tls_case(const char *cert_host, bool good)
 
 static void test_tls_verified(void)
 {
-	tls_case("10.0.0.2", true);
+	tls_case("verify", "10.0.0.2", true);
 }
 
 static void test_tls_wrong_name(void)
 {
-	tls_case("10.0.0.9", false);
+	tls_case("verify", "10.0.0.9", false);
+}
+
+static void test_tls_unverified(void)
+{
+	tls_case("required", "10.0.0.9", true);
+	tls_case("opportunistic", "10.0.0.9", true);
 }
 
 static int suite_init(void)
@@ -625,4 +649,5 @@ void test_relay_register(void)
 	CU_add_test(s, "... read from disk (io_uring)", test_large_body_disk);
 	CU_add_test(s, "STARTTLS, verified", test_tls_verified);
 	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
+	CU_add_test(s, "STARTTLS required/opportunistic, self-signed: sent over TLS", test_tls_unverified);
 }

@@ -48,7 +48,7 @@ static const char FULL[] =
 	"      max_conns = 2; msgs_per_conn = 5; },\n"
 	"    { name = \"c\"; host = \"198.18.1.4\"; cost = 5; tls = \"verify\";\n"
 	"      ca_file = \"/ca.pem\"; auth_file = \"/auth\"; },\n"
-	"    { name = \"d\"; host = \"198.18.1.5\"; cost = 20; tls = \"required\"; }\n"
+	"    { name = \"d\"; host = \"Smart-1.Lab.test\"; cost = 20; tls = \"required\"; }\n"
 	"  );\n"
 	"  routes = (\n"
 	"    { domain = \"*\"; hosts = [\"a\", \"b\", \"d\"]; },\n"
@@ -57,6 +57,7 @@ static const char FULL[] =
 	"    { domain = \"*.com\"; hosts = [\"b\"]; }\n"
 	"  );\n"
 	"  retry_s = [2, 4, 8]; lifetime_s = 60; host_down_s = 3;\n"
+	"  resolver = \"127.0.0.1:5353\";\n"
 	"};\n";
 
 static void test_load(void)
@@ -76,6 +77,11 @@ static void test_load(void)
 	CU_ASSERT_EQUAL(r->nb_hosts, 4);
 	CU_ASSERT_STRING_EQUAL(r->hosts[1].name, "b");
 	CU_ASSERT_EQUAL(r->hosts[0].addr, 0xC6120102u);
+	CU_ASSERT(!r->hosts[0].named);
+	CU_ASSERT(r->hosts[3].named);
+	CU_ASSERT_STRING_EQUAL(r->hosts[3].host, "smart-1.lab.test");
+	CU_ASSERT_EQUAL(r->hosts[3].addr, 0);
+	CU_ASSERT_STRING_EQUAL(r->resolver, "127.0.0.1:5353");
 	CU_ASSERT_EQUAL(r->hosts[0].port, 25);
 	CU_ASSERT_EQUAL(r->hosts[1].port, 2525);
 	CU_ASSERT_EQUAL(r->hosts[0].tls, CONF_RELAY_TLS_NONE);
@@ -101,6 +107,21 @@ static void test_load(void)
 #define HOST "smart_hosts = ({ name = \"a\"; host = \"198.18.1.2\"; "
 #define ROUTE "routes = ({ domain = \"*\"; hosts = [\"a\"]; });"
 
+/* Each of VALUES in FMT (the relay section before the routes) is refused
+ * with "t.conf:2: WHAT, got \"VALUE\"". */
+static void bad_values(const char *fmt, const char *what, const char *const *values)
+{
+	char relay[512], want[512];
+
+	for (; *values != NULL; values++) {
+		snprintf(relay, sizeof(relay), "relay = { ");
+		snprintf(relay + strlen(relay), sizeof(relay) - strlen(relay), fmt, *values);
+		snprintf(relay + strlen(relay), sizeof(relay) - strlen(relay), " %s };", ROUTE);
+		snprintf(want, sizeof(want), "t.conf:2: %s, got \"%s\"", what, *values);
+		EXPECT_ERR(relay, want);
+	}
+}
+
 static void test_errors(void)
 {
 	EXPECT_ERR("relay = { " ROUTE " };", "t.conf:2: relay.smart_hosts: missing required key");
@@ -109,9 +130,13 @@ static void test_errors(void)
 		   "t.conf:2: relay.smart_hosts: must hold 1..16 entries, got 0");
 	EXPECT_ERR("relay = { " HOST "port = 0; }); " ROUTE " };",
 		   "t.conf:2: relay.smart_hosts.[0].port: must be 1..65535, got 0");
-	EXPECT_ERR("relay = { smart_hosts = ({ name = \"a\"; host = \"mx.example\"; }); "
-		   ROUTE " };", "t.conf:2: relay.smart_hosts.[0].host: expected an IPv4 "
-		   "address, got \"mx.example\" (host names are not resolved)");
+	bad_values("smart_hosts = ({ name = \"a\"; host = \"%s\"; });",
+		   "relay.smart_hosts.[0].host: expected an IPv4 address or a host name",
+		   (const char *[]){"mx..example", "*.example", "mx_1.example", "-", "mx-.example",
+				   "a.-b", ".a", "a.", NULL});
+	bad_values("resolver = \"%s\"; " HOST "});",
+		   "relay.resolver: expected \"a.b.c.d\" or \"a.b.c.d:port\"",
+		   (const char *[]){"127.0.0.1:0", "localhost", "127.0.0.1:", "1.2.3.4:x", NULL});
 	EXPECT_ERR("relay = { " HOST "tls = \"always\"; }); " ROUTE " };",
 		   "t.conf:2: relay.smart_hosts.[0].tls: expected \"none\", \"opportunistic\", "
 		   "\"required\" or \"verify\", got \"always\"");

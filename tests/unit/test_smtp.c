@@ -45,6 +45,9 @@ struct sink {
 	char received[1024];
 	int rejects;
 	char last_reject[600];
+	const char *refuse[3];       /* ops->check's answer per stage */
+	const char *refuse_addr;     /* ...only for this address (NULL: any) */
+	char checked[600];           /* "stage:addr " per check */
 };
 
 static struct sink K;
@@ -122,9 +125,22 @@ static void on_reject(void *arg, const char *reply, size_t len)
 	snprintf(k->last_reject, sizeof(k->last_reject), "%.*s", (int)len, reply);
 }
 
+static const char *on_check(void *arg, enum smtp_stage stage, const char *addr)
+{
+	struct sink *k = arg;
+	size_t n = strlen(k->checked);
+
+	snprintf(k->checked + n, sizeof(k->checked) - n, "%d:%s ", (int)stage,
+		 addr ? addr : "-");
+	if (k->refuse_addr != NULL && (addr == NULL || strcmp(addr, k->refuse_addr) != 0))
+		return NULL;
+	return k->refuse[stage];
+}
+
 static const struct smtp_server_ops OPS = {
 	.tx_begin = on_begin, .tx_body = on_body, .tx_end = on_end,
 	.auth_check = on_auth, .tls_start = on_tls, .reject = on_reject,
+	.check = on_check,
 };
 
 static void conf_test(struct smtp_server_conf *c)
@@ -1192,6 +1208,33 @@ static void test_edges(void)
 	CU_ASSERT_EQUAL(K.auth_checks, 0);
 }
 
+/* The caller's check refuses MAIL, one RCPT, DATA and the first BDAT
+ * with its own reply; the session stays usable. */
+static void test_check_hook(void)
+{
+	ready();
+	K.refuse[SMTP_STAGE_MAIL] = "451 4.3.0 try later";
+	IO("MAIL FROM:<a@x.test>\r\n", "451 4.3.0 try later\r\n");
+	K.refuse[SMTP_STAGE_MAIL] = NULL;
+	K.refuse[SMTP_STAGE_RCPT] = "550 5.1.1 no such user";
+	K.refuse_addr = "bad@y.test";
+	IO("MAIL FROM:<>\r\nRCPT TO:<bad@y.test>\r\nRCPT TO:<ok@y.test>\r\n",
+	   MAIL_OK "550 5.1.1 no such user\r\n" RCPT_OK);
+	K.refuse_addr = NULL;
+	K.refuse[SMTP_STAGE_DATA] = "452 4.3.1 full";
+	IO("DATA\r\n", "452 4.3.1 full\r\n");
+	CU_ASSERT_EQUAL(K.begins, 0);
+	K.refuse[SMTP_STAGE_DATA] = "554 5.7.0 no";
+	IO("BDAT 3 LAST\r\nabc", "554 5.7.0 no\r\n");
+	CU_ASSERT_EQUAL(K.begins, 0);
+	K.refuse[SMTP_STAGE_DATA] = NULL;
+	IO("DATA\r\n", GO);
+	IO("hi\r\n.\r\n", QUEUED);
+	CU_ASSERT_EQUAL(K.completes, 1);
+	CU_ASSERT_STRING_EQUAL(K.rcpt[0], "ok@y.test");
+	CU_ASSERT_STRING_EQUAL(K.checked, "0:a@x.test 0: 1:bad@y.test 1:ok@y.test 2:- 2:- 2:- ");
+}
+
 void test_smtp_register(void)
 {
 	static const struct {
@@ -1223,6 +1266,7 @@ void test_smtp_register(void)
 		{"output back-pressure", test_output_full},
 		{"counters and the reject hook", test_counters},
 		{"partial output, abort, arena, AUTH corners", test_edges},
+		{"the caller's check per stage", test_check_hook},
 	};
 	CU_pSuite s = CU_add_suite("smtp", NULL, NULL);
 

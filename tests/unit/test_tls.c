@@ -367,6 +367,30 @@ static void test_untrusted_cert(void)
 	tls_ctx_free(other);
 }
 
+/* A non-verifying client completes the handshake against a certificate
+ * it does not trust and that names another host. */
+static void test_noverify(void)
+{
+	struct tls_ctx *other, *cx;
+	struct tls_conn *s, *c;
+	enum tls_result rs, rc;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(tls_ctx_server_new(cert2, key2, &other, err,
+						 sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_ctx_client_noverify_new(&cx, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(other, NULL, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(tls_conn_new(cx, "smtp.other.test", &c), 0);
+	handshake(s, c, &rs, &rc);
+	CU_ASSERT_EQUAL(rs, TLS_OK);
+	CU_ASSERT_EQUAL(rc, TLS_OK);
+	CU_ASSERT_STRING_EQUAL(tls_version(c), tls_version(s));
+	tls_conn_free(s);
+	tls_conn_free(c);
+	tls_ctx_free(other);
+	tls_ctx_free(cx);
+}
+
 /* A plain OpenSSL client limited to MAX_VERSION, over memory BIOs. */
 struct raw_client {
 	SSL_CTX *ctx;
@@ -497,6 +521,7 @@ void test_tls_register(void)
 	CU_add_test(s, "ip literal host", test_ip_literal_host);
 	CU_add_test(s, "ip literal host matches", test_ip_literal_match);
 	CU_add_test(s, "untrusted certificate", test_untrusted_cert);
+	CU_add_test(s, "non-verifying client", test_noverify);
 	CU_add_test(s, "tls 1.1 client refused", test_tls11_refused);
 	CU_add_test(s, "tls 1.2 client", test_tls12_negotiated);
 	CU_add_test(s, "context errors", test_ctx_errors);

@@ -68,31 +68,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ctl_uptime_s(const struct ctl_ctx *ctx)
+{
+	uint64_t now = now_ns();
+
+	return now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
+}
+
 /* ---- commands ---------------------------------------------------------- */
-
-/* Add KEY: VAL to OBJ, taking VAL; non-zero when VAL is NULL or the add
- * fails (VAL is released then). */
-static int put(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int append(struct json_object *arr, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_array_add(arr, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 static bool port_link_up(uint16_t port_id)
 {
@@ -110,8 +93,8 @@ static struct json_object *status_port_json(const struct ctl_ctx *ctx,
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "name", json_object_new_string(ctx->conf->ports[i].name)) ||
-	    put(obj, "link_up", json_object_new_boolean(port_link_up(ctx->port_id[i])))) {
+	if (jout_put(obj, "name", json_object_new_string(ctx->conf->ports[i].name)) ||
+	    jout_put(obj, "link_up", json_object_new_boolean(port_link_up(ctx->port_id[i])))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -125,7 +108,7 @@ static struct json_object *status_ports_json(const struct ctl_ctx *ctx)
 	if (arr == NULL)
 		return NULL;
 	for (unsigned i = 0; i < ctx->conf->nb_ports && i < CONF_MAX_PORTS; i++) {
-		if (append(arr, status_port_json(ctx, i)) < 0) {
+		if (jout_append(arr, status_port_json(ctx, i)) < 0) {
 			json_object_put(arr);
 			return NULL;
 		}
@@ -135,17 +118,15 @@ static struct json_object *status_ports_json(const struct ctl_ctx *ctx)
 
 static struct json_object *status_json(const struct ctl_ctx *ctx)
 {
-	uint64_t now = now_ns();
-	uint64_t up = now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
 	struct json_object *obj = json_object_new_object();
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "version", json_object_new_string(SLUICE_VERSION)) ||
-	    put(obj, "uptime_s", json_object_new_uint64(up)) ||
-	    put(obj, "nb_ports", json_object_new_uint64(ctx->conf->nb_ports)) ||
-	    put(obj, "nb_workers", json_object_new_uint64(ctx->nb_workers)) ||
-	    put(obj, "ports", status_ports_json(ctx))) {
+	if (jout_put(obj, "version", json_object_new_string(SLUICE_VERSION)) ||
+	    jout_put(obj, "uptime_s", json_object_new_uint64(ctl_uptime_s(ctx))) ||
+	    jout_put(obj, "nb_ports", json_object_new_uint64(ctx->conf->nb_ports)) ||
+	    jout_put(obj, "nb_workers", json_object_new_uint64(ctx->nb_workers)) ||
+	    jout_put(obj, "ports", status_ports_json(ctx))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -185,8 +166,8 @@ static struct json_object *command_json(const struct ctl_command *cmd)
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "name", json_object_new_string(cmd->name)) ||
-	    put(obj, "description", json_object_new_string(cmd->description))) {
+	if (jout_put(obj, "name", json_object_new_string(cmd->name)) ||
+	    jout_put(obj, "description", json_object_new_string(cmd->description))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -202,10 +183,10 @@ static struct json_object *help_json(const struct ctl_ctx *ctx)
 	if (obj == NULL || arr == NULL)
 		goto fail;
 	for (unsigned i = 0; i < CTL_NB_COMMANDS; i++)
-		if (append(arr, command_json(&ctl_commands[i])) < 0)
+		if (jout_append(arr, command_json(&ctl_commands[i])) < 0)
 			goto fail;
-	if (put(obj, "commands", arr) < 0) {
-		arr = NULL; /* released by put() */
+	if (jout_put(obj, "commands", arr) < 0) {
+		arr = NULL; /* released by jout_put() */
 		goto fail;
 	}
 	return obj;
@@ -226,8 +207,8 @@ static struct json_object *ok_response(struct json_object *result)
 		json_object_put(result);
 		return NULL;
 	}
-	if (put(obj, "ok", json_object_new_boolean(1)) ||
-	    put(obj, "result", result)) {
+	if (jout_put(obj, "ok", json_object_new_boolean(1)) ||
+	    jout_put(obj, "result", result)) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -240,8 +221,8 @@ static struct json_object *error_response(const char *msg)
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "ok", json_object_new_boolean(0)) ||
-	    put(obj, "error", json_object_new_string(msg))) {
+	if (jout_put(obj, "ok", json_object_new_boolean(0)) ||
+	    jout_put(obj, "error", json_object_new_string(msg))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -356,8 +337,7 @@ static int queue_response(struct ctl_client *c, struct json_object *resp)
 
 	if (resp == NULL)
 		return -ENOMEM;
-	text = json_object_to_json_string_length(resp,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	text = jout_text(resp, &len);
 	rc = text == NULL ? -ENOMEM : out_append(c, text, len);
 	if (rc == 0)
 		rc = out_append(c, "\n", 1);

@@ -13,10 +13,13 @@
 #include <rte_config.h>
 
 #include "control/config.h"
+#include "control/json_out.h"
+#include "control/stats_out.h"
 #include "control/track_log.h"
 #include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
 #include "dataplane/inbound.h"
+#include "dataplane/relay.h"
 #include "dataplane/spool/spool_stats.h"
 #include "dataplane/stats.h"
 #include "dataplane/tcp/tcp_stats.h"
@@ -30,6 +33,7 @@ struct ctl_worker {
 	const struct diag_stats *diag;
 	const struct inbound_stats *smtp;   /* NULL: no SMTP service */
 	const struct spool_stats *spool;    /* NULL: no spool */
+	const struct relay_stats *relay;    /* NULL: no relay */
 	struct queue_port *queue;        /* its delivery queue's link, or NULL */
 	const struct track_ring *track;  /* its tracking ring (for drop counts), or NULL */
 };
@@ -67,8 +71,16 @@ int ctl_poll(struct ctl_ctx *ctx, int timeout_ms);
 /* Close every client and the socket, and unlink its path. */
 void ctl_close(struct ctl_ctx *ctx);
 
+/* Seconds since ctx->started_ns. */
+uint64_t ctl_uptime_s(const struct ctl_ctx *ctx);
+
+/* Every statistic, once, into O (ctl_stats.c).  Safe off the main lcore:
+ * it only reads counters, snapshots and the ethdevs. */
+void ctl_stats_walk(const struct ctl_ctx *ctx, struct stats_out *o);
 /* The result object of the "stats" command (new reference). */
 struct json_object *ctl_stats_json(const struct ctl_ctx *ctx);
+/* The same figures as Prometheus text (malloc'd, *LEN bytes), or NULL. */
+char *ctl_stats_prom(const struct ctl_ctx *ctx, size_t *len);
 
 /* A command with arguments: the result object, or NULL with ERR set (an
  * empty ERR means out of memory). */

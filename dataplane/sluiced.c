@@ -269,6 +269,7 @@ static int control_open(struct daemon *d)
 		if (d->workers.w[i]->delivery != NULL) {
 			c->worker[i].queue = &d->workers.w[i]->qport;
 			c->worker[i].track = &d->workers.w[i]->track;
+			c->worker[i].relay = &d->workers.w[i]->relay.stats;
 			d->rings[i] = &d->workers.w[i]->track;
 		}
 	}

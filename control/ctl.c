@@ -26,6 +26,7 @@
 #include <rte_log.h>
 
 #include "control/ctl.h"
+#include "control/http.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
@@ -594,13 +595,15 @@ static short client_events(const struct ctl_client *c)
 		       (out_pending(c) > 0 ? POLLOUT : 0));
 }
 
-/* pfd[0] is the listening socket; pfd[k] is client slot[k] for k > 0. */
+/* pfd[0] is the listening socket, pfd[1] the HTTP listener (-1: none);
+ * pfd[k] is client slot[k] for k > 1. */
 static unsigned fill_pollfds(const struct ctl_ctx *ctx, struct pollfd *pfd,
 			     unsigned *slot)
 {
-	unsigned n = 1;
+	unsigned n = 2;
 
 	pfd[0] = (struct pollfd){.fd = ctx->listen_fd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = http_fd(ctx), .events = POLLIN};
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		if (ctx->client[i] == NULL)
 			continue;
@@ -613,8 +616,8 @@ static unsigned fill_pollfds(const struct ctl_ctx *ctx, struct pollfd *pfd,
 
 int ctl_poll(struct ctl_ctx *ctx, int timeout_ms)
 {
-	struct pollfd pfd[CTL_MAX_CLIENTS + 1];
-	unsigned slot[CTL_MAX_CLIENTS + 1];
+	struct pollfd pfd[CTL_MAX_CLIENTS + 2];
+	unsigned slot[CTL_MAX_CLIENTS + 2];
 	unsigned n;
 	uint64_t now;
 
@@ -624,9 +627,10 @@ int ctl_poll(struct ctl_ctx *ctx, int timeout_ms)
 	if (poll(pfd, n, timeout_ms) < 0)
 		return errno == EINTR ? 0 : -errno;
 	now = now_ns();
-	for (unsigned k = 1; k < n; k++)
+	for (unsigned k = 2; k < n; k++)
 		if (pfd[k].revents != 0)
 			serve_client(ctx, slot[k], pfd[k].revents, now);
+	http_run(ctx);
 	if (pfd[0].revents & POLLIN)
 		accept_clients(ctx, now);
 	expire_idle(ctx, now);
@@ -749,6 +753,7 @@ int ctl_open(struct ctl_ctx *ctx)
 
 	ctx->listen_fd = -1;
 	memset(ctx->client, 0, sizeof(ctx->client));
+	ctx->http = NULL;
 	if (ctx->started_ns == 0)
 		ctx->started_ns = now_ns();
 	rc = socket_address(ctx->conf->ctl_socket, &sa);
@@ -762,11 +767,15 @@ int ctl_open(struct ctl_ctx *ctx)
 		return rc; /* the caller reports it, with the path */
 	ctx->listen_fd = rc;
 	CTL_LOG(INFO, "listening on %s", ctx->conf->ctl_socket);
-	return 0;
+	rc = http_open(ctx);
+	if (rc < 0)
+		ctl_close(ctx); /* the caller reports it */
+	return rc;
 }
 
 void ctl_close(struct ctl_ctx *ctx)
 {
+	http_close(ctx);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (ctx->client[i] != NULL)
 			drop_client(ctx, i);

@@ -48,6 +48,7 @@ struct ctl_hooks {
 };
 
 struct ctl_client;
+struct http;
 
 struct ctl_ctx {
 	const struct conf *conf;
@@ -59,10 +60,12 @@ struct ctl_ctx {
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];
+	struct http *http;                /* control.http, or NULL */
 };
 
 /* Bind and listen on conf->ctl_socket (creating its directory, replacing a
- * stale socket).  The caller has filled conf, port_id and worker[]. */
+ * stale socket), and on conf->http when set (control/http.c).  The caller
+ * has filled conf, port_id and worker[]. */
 int ctl_open(struct ctl_ctx *ctx);
 
 /* Serve ready clients, waiting at most timeout_ms for activity. */

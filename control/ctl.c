@@ -768,6 +768,8 @@ int ctl_open(struct ctl_ctx *ctx)
 	ctx->listen_fd = rc;
 	CTL_LOG(INFO, "listening on %s", ctx->conf->ctl_socket);
 	rc = http_open(ctx);
+	if (rc == 0 && ctl_telemetry_register(ctx) < 0)
+		CTL_LOG(WARNING, "DPDK telemetry commands not registered");
 	if (rc < 0)
 		ctl_close(ctx); /* the caller reports it */
 	return rc;
@@ -775,6 +777,7 @@ int ctl_open(struct ctl_ctx *ctx)
 
 void ctl_close(struct ctl_ctx *ctx)
 {
+	ctl_telemetry_unregister();
 	http_close(ctx);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (ctx->client[i] != NULL)

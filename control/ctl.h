@@ -74,6 +74,12 @@ int ctl_poll(struct ctl_ctx *ctx, int timeout_ms);
 /* Close every client and the socket, and unlink its path. */
 void ctl_close(struct ctl_ctx *ctx);
 
+/* The stats as DPDK telemetry commands /sluice/metrics and
+ * /sluice/metric,NAME (ctl_telemetry.c); CTX must outlive the
+ * registration, which ctl_telemetry_unregister() ends.  0 or -errno. */
+int ctl_telemetry_register(const struct ctl_ctx *ctx);
+void ctl_telemetry_unregister(void);
+
 /* Seconds since ctx->started_ns. */
 uint64_t ctl_uptime_s(const struct ctl_ctx *ctx);
 

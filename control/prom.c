@@ -114,11 +114,13 @@ static const char *map_label(const struct prom_out *p)
 	return f != NULL && !f->list ? f->label : NULL;
 }
 
-/* A new sample of family PREFIX[_KEY]SUFFIX with the current labels and
- * EXTRA_NAME="EXTRA" added when EXTRA_NAME is not NULL. */
+/* A new sample of family sluice_PREFIX[_KEY]FAMILY_SUFFIX, named with
+ * SUFFIX after that, with the current labels and EXTRA_NAME="EXTRA" added
+ * when EXTRA_NAME is not NULL. */
 static struct prom_sample *sample(struct prom_out *p, const char *key,
-				  enum prom_type type, const char *suffix,
-				  const char *extra_name, const char *extra)
+				  enum prom_type type, const char *family_suffix,
+				  const char *suffix, const char *extra_name,
+				  const char *extra)
 {
 	const char *label = map_label(p);
 	struct prom_sample *s;
@@ -140,7 +142,8 @@ static struct prom_sample *sample(struct prom_out *p, const char *key,
 	len = 0;
 	if (extend(s->family, sizeof(s->family), &len, "", "sluice") < 0 ||
 	    extend(s->family, sizeof(s->family), &len, "_", p->name) < 0 ||
-	    (label == NULL && extend(s->family, sizeof(s->family), &len, "_", key) < 0))
+	    (label == NULL && extend(s->family, sizeof(s->family), &len, "_", key) < 0) ||
+	    extend(s->family, sizeof(s->family), &len, "", family_suffix) < 0)
 		goto toolong;
 	len = strlen(p->labels);
 	memcpy(s->labels, p->labels, len + 1);
@@ -171,7 +174,7 @@ static void prom_num(struct stats_out *o, const char *key, uint64_t v,
 		return;
 	s = sample(prom_of(o), key,
 		   kind == STATS_COUNTER ? PROM_COUNTER : PROM_GAUGE,
-		   kind == STATS_COUNTER ? "_total" : "", NULL, NULL);
+		   kind == STATS_COUNTER ? "_total" : "", "", NULL, NULL);
 	if (s != NULL)
 		s->v = v;
 }
@@ -190,13 +193,13 @@ static void prom_hist(struct stats_out *o, const char *key,
 			snprintf(le, sizeof(le), "%" PRIu64, h->bound[i]);
 		else
 			snprintf(le, sizeof(le), "+Inf");
-		if ((s = sample(p, key, PROM_HISTOGRAM, "_bucket", "le", le)) == NULL)
+		if ((s = sample(p, key, PROM_HISTOGRAM, "", "_bucket", "le", le)) == NULL)
 			return;
 		s->v = cum;
 	}
-	if ((s = sample(p, key, PROM_HISTOGRAM, "_sum", NULL, NULL)) != NULL)
+	if ((s = sample(p, key, PROM_HISTOGRAM, "", "_sum", NULL, NULL)) != NULL)
 		s->v = h->sum;
-	if ((s = sample(p, key, PROM_HISTOGRAM, "_count", NULL, NULL)) != NULL)
+	if ((s = sample(p, key, PROM_HISTOGRAM, "", "_count", NULL, NULL)) != NULL)
 		s->v = cum;
 }
 
@@ -209,7 +212,7 @@ static void prom_text(struct stats_out *o, const char *key, const char *s)
 
 static void prom_flag(struct stats_out *o, const char *key, bool v)
 {
-	struct prom_sample *s = sample(prom_of(o), key, PROM_GAUGE, "", NULL, NULL);
+	struct prom_sample *s = sample(prom_of(o), key, PROM_GAUGE, "", "", NULL, NULL);
 
 	if (s != NULL)
 		s->v = v;

@@ -25,8 +25,8 @@
 enum prom_type { PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM };
 
 struct prom_sample {
-	char family[PROM_NAME_MAX];     /* sluice_tcp_segs_in */
-	const char *suffix;             /* "_total", "_bucket", "", ... */
+	char family[PROM_NAME_MAX];     /* sluice_tcp_segs_in_total */
+	const char *suffix;             /* "", or a histogram's "_bucket"... */
 	char labels[PROM_LABEL_MAX];    /* port="inside",worker="0" (escaped) */
 	char help[PROM_NAME_MAX];       /* where `sluicectl stats` shows it */
 	enum prom_type type;

@@ -193,7 +193,7 @@ static const struct stats_field spool_fields[] = {
 	{"commit_msgs_max", G}, {"bytes_written", C}, {"write_errors", C},
 	{"enospc", C}, {"refused_full", C}, {"recovered", C}, {"discarded", C},
 	{"reclaimed", C}, {"segs_in_use", G}, {"segs_free", G}, {"mem_bytes", G},
-	{"disk_reads", C}, {"commit_us_sum", C}, {"commit_us_max", G}};
+	{"disk_reads", C}};
 static const struct stats_field relay_fields[] = {
 	{"conns", C}, {"conn_fail", C}, {"failovers", C}, {"sent", C},
 	{"deferred", C}, {"bounced", C}, {"no_env", C}, {"dsn_sent", C},
@@ -208,9 +208,9 @@ static const struct stats_field queue_fields[] = {
 
 _Static_assert(sizeof(struct inbound_stats) == RTE_DIM(smtp_fields) * 8,
 	       "smtp_fields must name every inbound_stats counter");
-_Static_assert(offsetof(struct spool_stats, commit_us_hist) ==
+_Static_assert(offsetof(struct spool_stats, commit_us_sum) ==
 	       RTE_DIM(spool_fields) * sizeof(uint64_t),
-	       "spool_fields must name every spool_stats counter before the histogram");
+	       "spool_fields must name every spool_stats counter before the commit figures");
 _Static_assert(sizeof(struct diag_stats) == RTE_DIM(diag_fields) * 8,
 	       "diag_fields must name every diag_stats counter");
 _Static_assert(sizeof(struct relay_stats) == RTE_DIM(relay_fields) * 8,
@@ -306,6 +306,7 @@ static void put_spool(struct stats_out *o, const struct spool_stats *sp)
 			       .sum = sp->commit_us_sum};
 
 	put_table(o, "spool", spool_fields, sp, RTE_DIM(spool_fields));
+	stats_gauge(o, "commit_max_us", sp->commit_us_max);
 	stats_hist(o, "commit_latency_us", &h);
 	stats_end(o);
 }

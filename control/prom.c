@@ -106,6 +106,32 @@ static void prom_close(struct stats_out *o)
 	p->path[f->path_len] = '\0';
 }
 
+/* KEY as a name part into BUF, with a unit suffix _us or _s spelled
+ * _seconds; returns the divisor that turns the value into seconds. */
+static uint32_t unit_key(const char *key, char *buf, size_t len)
+{
+	size_t n = strlen(key);
+	uint32_t scale = 1;
+
+	if (n > 3 && strcmp(key + n - 3, "_us") == 0)
+		scale = 1000000, n -= 3;
+	else if (n > 2 && strcmp(key + n - 2, "_s") == 0)
+		n -= 2;
+	else
+		return snprintf(buf, len, "%s", key), 1;
+	snprintf(buf, len, "%.*s_seconds", (int)n, key);
+	return scale;
+}
+
+/* A value of V / SCALE: an integer when SCALE is 1, else six decimals. */
+static void print_value(FILE *f, uint64_t v, uint32_t scale)
+{
+	if (scale == 1)
+		fprintf(f, "%" PRIu64, v);
+	else
+		fprintf(f, "%" PRIu64 ".%06" PRIu64, v / scale, v % scale);
+}
+
 /* A map's members are labelled by their key and named by the map. */
 static const char *map_label(const struct prom_out *p)
 {
@@ -124,6 +150,8 @@ static struct prom_sample *sample(struct prom_out *p, const char *key,
 {
 	const char *label = map_label(p);
 	struct prom_sample *s;
+	char part[PROM_NAME_MAX];
+	uint32_t scale = label == NULL ? unit_key(key, part, sizeof(part)) : 1;
 	size_t len;
 
 	if (p->n == p->cap) {
@@ -142,7 +170,7 @@ static struct prom_sample *sample(struct prom_out *p, const char *key,
 	len = 0;
 	if (extend(s->family, sizeof(s->family), &len, "", "sluice") < 0 ||
 	    extend(s->family, sizeof(s->family), &len, "_", p->name) < 0 ||
-	    (label == NULL && extend(s->family, sizeof(s->family), &len, "_", key) < 0) ||
+	    (label == NULL && extend(s->family, sizeof(s->family), &len, "_", part) < 0) ||
 	    extend(s->family, sizeof(s->family), &len, "", family_suffix) < 0)
 		goto toolong;
 	len = strlen(p->labels);
@@ -158,6 +186,7 @@ static struct prom_sample *sample(struct prom_out *p, const char *key,
 		goto toolong;
 	s->type = type;
 	s->suffix = suffix;
+	s->scale = scale;
 	s->seq = p->n++;
 	return s;
 toolong:
@@ -185,22 +214,26 @@ static void prom_hist(struct stats_out *o, const char *key,
 	struct prom_out *p = prom_of(o);
 	struct prom_sample *s;
 	uint64_t cum = 0;
-	char le[24];
+	char le[24], name[PROM_NAME_MAX];
 
 	for (unsigned i = 0; i <= h->n; i++) {
 		cum += h->count[i];
 		if (i < h->n)
-			snprintf(le, sizeof(le), "%" PRIu64, h->bound[i]);
+			snprintf(le, sizeof(le), "%g", (double)h->bound[i] /
+				 (double)unit_key(key, name, sizeof(name)));
 		else
 			snprintf(le, sizeof(le), "+Inf");
 		if ((s = sample(p, key, PROM_HISTOGRAM, "", "_bucket", "le", le)) == NULL)
 			return;
 		s->v = cum;
+		s->scale = 1;   /* a count */
 	}
 	if ((s = sample(p, key, PROM_HISTOGRAM, "", "_sum", NULL, NULL)) != NULL)
 		s->v = h->sum;
-	if ((s = sample(p, key, PROM_HISTOGRAM, "", "_count", NULL, NULL)) != NULL)
+	if ((s = sample(p, key, PROM_HISTOGRAM, "", "_count", NULL, NULL)) != NULL) {
 		s->v = cum;
+		s->scale = 1;
+	}
 }
 
 static void prom_text(struct stats_out *o, const char *key, const char *s)
@@ -278,9 +311,11 @@ char *prom_out_text(const struct prom_out *p, size_t *len)
 		if (i == 0 || strcmp(s->family, p->s[i - 1].family) != 0)
 			fprintf(f, "# HELP %s sluicectl stats: %s\n# TYPE %s %s\n",
 				s->family, s->help, s->family, type_name[s->type]);
-		fprintf(f, "%s%s%s%s%s %" PRIu64 "\n", s->family, s->suffix,
+		fprintf(f, "%s%s%s%s%s ", s->family, s->suffix,
 			s->labels[0] != '\0' ? "{" : "", s->labels,
-			s->labels[0] != '\0' ? "}" : "", s->v);
+			s->labels[0] != '\0' ? "}" : "");
+		print_value(f, s->v, s->scale);
+		fputc('\n', f);
 	}
 	if (ferror(f)) {
 		fclose(f);

@@ -3,7 +3,10 @@
  * Each figure becomes a sample of a metric family named sluice_<group
  * parts>_<key> — counters with the suffix _total, histograms as
  * _bucket{le=...}/_sum/_count — labelled by the items and maps it sits in
- * (port="inside", worker="0", reason="ip_cksum").  Totals of other
+ * (port="inside", worker="0", reason="ip_cksum").  Durations are in
+ * seconds, Prometheus's base unit: a key ending in _us (microseconds) or
+ * _s is named _seconds, its value (and a histogram's bounds) scaled to
+ * match.  Totals of other
  * counters (STATS_TOTAL) and texts are left out: Prometheus sums for
  * itself, and texts are labels already.  Samples are gathered first and
  * written grouped by family, each family once with its HELP and TYPE
@@ -31,6 +34,7 @@ struct prom_sample {
 	char help[PROM_NAME_MAX];       /* where `sluicectl stats` shows it */
 	enum prom_type type;
 	uint64_t v;
+	uint32_t scale;                 /* v / scale is the value: 1 or 10^6 */
 	uint32_t seq;                   /* order of the walk */
 };
 

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 		"Ask a running sluiced over its control socket.\n"
 		"\n"
 		"commands:\n"
-		"  stats    packet, TCP, SMTP, spool and diag counters per port and worker\n"
+		"  stats    every counter: ports, TCP, SMTP, spool, queue, relay, per worker\n"
 		"  status   version, uptime, ports and workers\n"
 		"  help     the commands the server understands\n"
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
@@ -548,9 +548,13 @@ static void print_worker_port(struct json_object *p)
 	print_drops(jget(p, "drops"));
 }
 
-/* "  name n" for each nonzero counter of OBJ, four to a line. */
-static void print_nonzero(const char *title, struct json_object *obj)
+/* "  name n" for the numbers of OBJ, three to a line: every one when ALL,
+ * else the nonzero ones; then each nested object the same way, titled
+ * TITLE.KEY, with all its numbers (maps such as queue.by_state, whose
+ * zeroes say something). */
+static void print_section(const char *title, struct json_object *obj, bool all)
 {
+	char sub[128];
 	int col = 0;
 
 	if (!json_object_is_type(obj, json_type_object))
@@ -559,7 +563,7 @@ static void print_nonzero(const char *title, struct json_object *obj)
 	json_object_object_foreach(obj, key, val) {
 		uint64_t n = json_object_get_uint64(val);
 
-		if (n == 0)
+		if (json_object_is_type(val, json_type_object) || (n == 0 && !all))
 			continue;
 		printf("%s%-20s %-12" PRIu64, col == 0 ? "    " : "  ", key, n);
 		if (++col == 3) {
@@ -569,6 +573,12 @@ static void print_nonzero(const char *title, struct json_object *obj)
 	}
 	if (col != 0)
 		printf("\n");
+	json_object_object_foreach(obj, k2, v2) {
+		if (!json_object_is_type(v2, json_type_object))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", title, k2);
+		print_section(sub, v2, true);
+	}
 }
 
 static void print_worker(struct json_object *w)
@@ -598,11 +608,10 @@ static void print_stats(struct json_object *result)
 	print_uptime(result);
 	for (size_t i = 0; i < jlen(ports); i++)
 		print_port(json_object_array_get_idx(ports, i));
-	printf("\n");
-	print_nonzero("tcp (all workers)", jget(result, "tcp"));
-	print_nonzero("diag (all workers)", jget(result, "diag"));
-	print_nonzero("smtp (all workers)", jget(result, "smtp"));
-	print_nonzero("spool (all workers)", jget(result, "spool"));
+	printf("\n(all workers)\n");
+	json_object_object_foreach(result, key, val)
+		if (json_object_is_type(val, json_type_object))
+			print_section(key, val, false);
 	for (size_t i = 0; i < jlen(workers); i++)
 		print_worker(json_object_array_get_idx(workers, i));
 }

@@ -2,7 +2,8 @@
 # test_web: the control plane's HTTP listener.  Three messages through the
 # lab (swaks → sluiced → smtp-sink in sl-out); /metrics parses as
 # Prometheus text (promtool check metrics) and its counters match what was
-# sent and `sluicectl stats`; the token is enforced; the accepted-mail page
+# sent and `sluicectl stats`; dpdk-telemetry.py reads the same figures;
+# the token is enforced; the accepted-mail page
 # in headless Chromium shows a message by its queue ID, relayed; the config
 # check refuses a listener off loopback without a credential.  Under 60 s.
 set -euo pipefail
@@ -31,14 +32,16 @@ for t in swaks smtp-sink curl jq node; do
 done
 
 # --- the config check ------------------------------------------------------
-sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$TMP/track.jsonl\";\n  http = { listen = \"0.0.0.0:8025\"; };|" \
-	"$SL_ROOT/conf/lab.conf" >"$TMP/open.conf"
+lab_conf "$TMP/open.conf" 'http = { listen = "0.0.0.0:8025"; };'
 out=$("$SL_BUILD/sluiced" --check-config -c "$TMP/open.conf" 2>&1) && rc=0 || rc=$?
 check "a listener off loopback without a credential is refused" [ "$rc" -ne 0 ]
 check_match "... naming the key" "$out" 'control\.http\.listen: .*needs a token or basic_auth'
 
-sed "s|^\(  socket = .*\)$|\1\n  track_log = \"$TMP/track.jsonl\";\n  http = { listen = \"127.0.0.1:8025\"; token = \"$TOKEN\"; };|" \
-	"$SL_ROOT/conf/lab.conf" >"$TMP/web.conf"
+lab_conf "$TMP/web.conf" "track_log = \"$TMP/track.jsonl\";" \
+	"http = { listen = \"127.0.0.1:8025\"; token = \"$TOKEN\"; };"
+# a runtime directory of our own: the telemetry socket is per file-prefix,
+# and another DPDK process (a unit test run) may hold the default one
+sed -i 's|"--no-shconf",|"--no-shconf", "--file-prefix", "sluice-web",|' "$TMP/web.conf"
 cat >>"$TMP/web.conf" <<EOF2
 smtp = { port = 25; hostname = "sluice.lab"; allow = ["198.18.0.2"]; };
 spool = { dir = "$TMP/spool"; segment_mb = 16; segments = 2; };
@@ -80,8 +83,8 @@ check_eq "sluice_smtp_messages_total counts the three" "$(metric sluice_smtp_mes
 check_eq "sluice_relay_sent_total counts the three" "$(metric sluice_relay_sent_total)" 3
 check_eq "sluice_smtp_ended_quit_total: three sessions ended by QUIT" \
 	"$(metric sluice_smtp_ended_quit_total)" 3
-check_eq "sluice_spool_commit_latency_us_count counts commits" \
-	"$(metric sluice_spool_commit_latency_us_count)" "$(stats_json | jq .spool.commits)"
+check_eq "sluice_spool_commit_latency_seconds_count counts commits" \
+	"$(metric sluice_spool_commit_latency_seconds_count)" "$(stats_json | jq .spool.commits)"
 check_eq "queue depth gauge reads 0 once delivered" \
 	"$(grep -E '^sluice_queue_depth\{state="deferred"\} ' "$TMP/metrics" | awk '{print $2}')" 0
 check_match "per-worker samples carry a worker label" "$(cat "$TMP/metrics")" \
@@ -98,6 +101,16 @@ check_eq "/api/accepted by sender" "$(get '/api/accepted?from=web3@' | jq '.mess
 a=$(get /api/accepted | jq -c '[.messages[].id]')
 b=$(ctl --json accepted | jq -c '[.result.messages[]?.id // .messages[]?.id]' 2>/dev/null || true)
 check "/api/accepted lists what sluicectl accepted does ($a)" [ "$a" = "$b" ]
+
+# --- DPDK telemetry -------------------------------------------------------------------
+tel=$(printf '/sluice/metric,sluice_smtp_messages_total\n/sluice/metrics\n' |
+	timeout 10 dpdk-telemetry.py -f sluice-web 2>&1) || true
+check_match "dpdk-telemetry.py reads sluice_smtp_messages_total" "$tel" \
+	'"/sluice/metric": \{"value": 3\}'
+check_match "... and lists the metrics" "$tel" '"/sluice/metrics": \[.*"sluice_relay_sent_total"'
+check_match "... per worker, keyed by label values" \
+	"$(printf '/sluice/metric,sluice_worker_port_rx_pkts_total\n' | timeout 10 dpdk-telemetry.py -f sluice-web 2>&1)" \
+	'"0/inside": [1-9]'
 
 # --- the page in headless Chromium -------------------------------------------------------
 if [[ ! -d $PW_DIR/node_modules/playwright-core ]]; then

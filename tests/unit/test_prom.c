@@ -3,7 +3,8 @@
  * small walk — a group, a list of labelled items, a map keyed by reason,
  * a counter, a gauge, a total, a flag, a text and a histogram — written
  * as Prometheus text (exact bytes: families grouped, HELP/TYPE once each,
- * labels escaped, totals and texts left out) and as JSON (exact text).
+ * labels escaped, totals and texts left out, µs and s keys as seconds)
+ * and as JSON (exact text).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 #include "control/stats_out.h"
 #include "tests/unit/suites.h"
 
-static const uint64_t bounds[] = {10, 100};
-static const uint64_t counts[] = {1, 2, 3};   /* <=10, <=100, above */
+static const uint64_t bounds[] = {100, 1000};  /* µs */
+static const uint64_t counts[] = {1, 2, 3};      /* <=100, <=1000, above */
 
 static void walk(struct stats_out *o)
 {
@@ -64,16 +65,16 @@ static void test_prom_text(void)
 		"# TYPE sluice_port_rx_pkts_total counter\n"
 		"sluice_port_rx_pkts_total{port=\"in\\\"side\"} 5\n"
 		"sluice_port_rx_pkts_total{port=\"out\"} 6\n"
-		"# HELP sluice_spool_lat_us sluicectl stats: spool.lat_us\n"
-		"# TYPE sluice_spool_lat_us histogram\n"
-		"sluice_spool_lat_us_bucket{le=\"10\"} 1\n"
-		"sluice_spool_lat_us_bucket{le=\"100\"} 3\n"
-		"sluice_spool_lat_us_bucket{le=\"+Inf\"} 6\n"
-		"sluice_spool_lat_us_sum 999\n"
-		"sluice_spool_lat_us_count 6\n"
-		"# HELP sluice_uptime_s sluicectl stats: uptime_s\n"
-		"# TYPE sluice_uptime_s gauge\n"
-		"sluice_uptime_s 7\n";
+		"# HELP sluice_spool_lat_seconds sluicectl stats: spool.lat_us\n"
+		"# TYPE sluice_spool_lat_seconds histogram\n"
+		"sluice_spool_lat_seconds_bucket{le=\"0.0001\"} 1\n"
+		"sluice_spool_lat_seconds_bucket{le=\"0.001\"} 3\n"
+		"sluice_spool_lat_seconds_bucket{le=\"+Inf\"} 6\n"
+		"sluice_spool_lat_seconds_sum 0.000999\n"
+		"sluice_spool_lat_seconds_count 6\n"
+		"# HELP sluice_uptime_seconds sluicectl stats: uptime_s\n"
+		"# TYPE sluice_uptime_seconds gauge\n"
+		"sluice_uptime_seconds 7\n";
 	struct prom_out p;
 	size_t len = 0;
 	char *text;
@@ -139,7 +140,7 @@ static void test_json_text(void)
 		"\"drops_total\":3,\"drops\":{\"ip_cksum\":1,\"eth_runt\":2},"
 		"\"link_up\":true},{\"name\":\"out\",\"rx_pkts\":6,\"drops_total\":0,"
 		"\"drops\":{},\"link_up\":false}],\"spool\":{\"lat_us\":{\"count\":6,"
-		"\"sum\":999,\"buckets\":{\"10\":1,\"100\":3,\"+Inf\":6}}}}";
+		"\"sum\":999,\"buckets\":{\"100\":1,\"1000\":3,\"+Inf\":6}}}}";
 	struct stats_out_json j;
 	struct json_object *obj;
 	const char *text;

@@ -33,8 +33,4 @@ int http_fd(const struct ctl_ctx *ctx);
 void http_run(struct ctl_ctx *ctx);
 void http_close(struct ctl_ctx *ctx);
 
-/* Does the Authorization header AUTH (NULL: absent) satisfy C?  True
- * when C asks for nothing. */
-bool http_auth_ok(const struct conf_http *c, const char *auth);
-
 #endif

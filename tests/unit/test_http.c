@@ -10,7 +10,7 @@
 #include <CUnit/CUnit.h>
 
 #include "control/config.h"
-#include "control/http.h"
+#include "control/http_auth.h"
 #include "tests/unit/suites.h"
 
 static void test_auth_none_configured(void)

@@ -29,6 +29,9 @@ struct port_counters {
 	uint64_t drops[DROP__COUNT];
 };
 
+_Static_assert(offsetof(struct port_counters, drops) == offsetof(struct stats_port, drops),
+	       "port_counters must mirror stats_port (summed field by field)");
+
 /* conf->nb_ports, bounded by the arrays it indexes. */
 static unsigned nb_ports(const struct ctl_ctx *ctx)
 {

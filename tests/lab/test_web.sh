@@ -19,6 +19,7 @@ cleanup() {
 	if [[ -n $SINK ]]; then kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; fi
 	rm -rf "$TMP"
 	lab_exit
+	rm -rf /var/run/dpdk/sluice-web   # our runtime directory (its telemetry socket)
 }
 
 get() { curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" "$URL$1"; }

@@ -17,9 +17,8 @@ PW_DIR=${SLUICE_PLAYWRIGHT:-$SL_BUILD/playwright}
 
 cleanup() {
 	if [[ -n $SINK ]]; then kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; fi
-	rm -rf "$TMP"
+	rm -rf "$TMP" /var/run/dpdk/sluice-web   # and our DPDK runtime directory
 	lab_exit
-	rm -rf /var/run/dpdk/sluice-web   # our runtime directory (its telemetry socket)
 }
 
 get() { curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" "$URL$1"; }

@@ -581,7 +581,7 @@ static int load_eal(const struct loader *ld, const config_setting_t *root,
 static int load_control(const struct loader *ld, const config_setting_t *root,
 			struct conf *out)
 {
-	static const char *const keys[] = {"socket", "track_log", NULL};
+	static const char *const keys[] = {"socket", "track_log", "http", NULL};
 	const config_setting_t *g;
 	const char *path;
 	int rc;
@@ -597,7 +597,7 @@ static int load_control(const struct loader *ld, const config_setting_t *root,
 		return rc;
 	if (path != NULL)
 		strcpy(out->track_log, path);
-	return 0;
+	return conf_load_http(ld, g, out);
 }
 
 static int load_worker(const struct loader *ld, const config_setting_t *root,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/config_http.h"
 #include "control/config_relay.h"
 #include "dataplane/tcp/tcp.h"
 #include "drivers/impair.h"
@@ -91,6 +92,7 @@ struct conf {
 	char *eal_argv[CONF_MAX_EAL_ARGS]; /* owned; argv[0] is "sluiced" */
 	char ctl_socket[CONF_PATH_LEN];
 	char track_log[CONF_PATH_LEN * 4]; /* accepted-mail log (JSON lines); "" = none */
+	struct conf_http http;             /* control.http: metrics and the web page */
 	unsigned nb_ports;
 	struct conf_port ports[CONF_MAX_PORTS];
 	uint32_t arp_timeout_s;    /* reachable lifetime of an ARP entry */

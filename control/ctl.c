@@ -26,6 +26,7 @@
 #include <rte_log.h>
 
 #include "control/ctl.h"
+#include "control/http.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
@@ -68,31 +69,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ctl_uptime_s(const struct ctl_ctx *ctx)
+{
+	uint64_t now = now_ns();
+
+	return now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
+}
+
 /* ---- commands ---------------------------------------------------------- */
-
-/* Add KEY: VAL to OBJ, taking VAL; non-zero when VAL is NULL or the add
- * fails (VAL is released then). */
-static int put(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int append(struct json_object *arr, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_array_add(arr, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 static bool port_link_up(uint16_t port_id)
 {
@@ -110,8 +94,8 @@ static struct json_object *status_port_json(const struct ctl_ctx *ctx,
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "name", json_object_new_string(ctx->conf->ports[i].name)) ||
-	    put(obj, "link_up", json_object_new_boolean(port_link_up(ctx->port_id[i])))) {
+	if (jout_put(obj, "name", json_object_new_string(ctx->conf->ports[i].name)) ||
+	    jout_put(obj, "link_up", json_object_new_boolean(port_link_up(ctx->port_id[i])))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -125,7 +109,7 @@ static struct json_object *status_ports_json(const struct ctl_ctx *ctx)
 	if (arr == NULL)
 		return NULL;
 	for (unsigned i = 0; i < ctx->conf->nb_ports && i < CONF_MAX_PORTS; i++) {
-		if (append(arr, status_port_json(ctx, i)) < 0) {
+		if (jout_append(arr, status_port_json(ctx, i)) < 0) {
 			json_object_put(arr);
 			return NULL;
 		}
@@ -135,17 +119,15 @@ static struct json_object *status_ports_json(const struct ctl_ctx *ctx)
 
 static struct json_object *status_json(const struct ctl_ctx *ctx)
 {
-	uint64_t now = now_ns();
-	uint64_t up = now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
 	struct json_object *obj = json_object_new_object();
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "version", json_object_new_string(SLUICE_VERSION)) ||
-	    put(obj, "uptime_s", json_object_new_uint64(up)) ||
-	    put(obj, "nb_ports", json_object_new_uint64(ctx->conf->nb_ports)) ||
-	    put(obj, "nb_workers", json_object_new_uint64(ctx->nb_workers)) ||
-	    put(obj, "ports", status_ports_json(ctx))) {
+	if (jout_put(obj, "version", json_object_new_string(SLUICE_VERSION)) ||
+	    jout_put(obj, "uptime_s", json_object_new_uint64(ctl_uptime_s(ctx))) ||
+	    jout_put(obj, "nb_ports", json_object_new_uint64(ctx->conf->nb_ports)) ||
+	    jout_put(obj, "nb_workers", json_object_new_uint64(ctx->nb_workers)) ||
+	    jout_put(obj, "ports", status_ports_json(ctx))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -185,8 +167,8 @@ static struct json_object *command_json(const struct ctl_command *cmd)
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "name", json_object_new_string(cmd->name)) ||
-	    put(obj, "description", json_object_new_string(cmd->description))) {
+	if (jout_put(obj, "name", json_object_new_string(cmd->name)) ||
+	    jout_put(obj, "description", json_object_new_string(cmd->description))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -202,10 +184,10 @@ static struct json_object *help_json(const struct ctl_ctx *ctx)
 	if (obj == NULL || arr == NULL)
 		goto fail;
 	for (unsigned i = 0; i < CTL_NB_COMMANDS; i++)
-		if (append(arr, command_json(&ctl_commands[i])) < 0)
+		if (jout_append(arr, command_json(&ctl_commands[i])) < 0)
 			goto fail;
-	if (put(obj, "commands", arr) < 0) {
-		arr = NULL; /* released by put() */
+	if (jout_put(obj, "commands", arr) < 0) {
+		arr = NULL; /* released by jout_put() */
 		goto fail;
 	}
 	return obj;
@@ -226,8 +208,8 @@ static struct json_object *ok_response(struct json_object *result)
 		json_object_put(result);
 		return NULL;
 	}
-	if (put(obj, "ok", json_object_new_boolean(1)) ||
-	    put(obj, "result", result)) {
+	if (jout_put(obj, "ok", json_object_new_boolean(1)) ||
+	    jout_put(obj, "result", result)) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -240,8 +222,8 @@ static struct json_object *error_response(const char *msg)
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "ok", json_object_new_boolean(0)) ||
-	    put(obj, "error", json_object_new_string(msg))) {
+	if (jout_put(obj, "ok", json_object_new_boolean(0)) ||
+	    jout_put(obj, "error", json_object_new_string(msg))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -356,8 +338,7 @@ static int queue_response(struct ctl_client *c, struct json_object *resp)
 
 	if (resp == NULL)
 		return -ENOMEM;
-	text = json_object_to_json_string_length(resp,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	text = jout_text(resp, &len);
 	rc = text == NULL ? -ENOMEM : out_append(c, text, len);
 	if (rc == 0)
 		rc = out_append(c, "\n", 1);
@@ -614,13 +595,15 @@ static short client_events(const struct ctl_client *c)
 		       (out_pending(c) > 0 ? POLLOUT : 0));
 }
 
-/* pfd[0] is the listening socket; pfd[k] is client slot[k] for k > 0. */
+/* pfd[0] is the listening socket, pfd[1] the HTTP listener (-1: none);
+ * pfd[k] is client slot[k] for k > 1. */
 static unsigned fill_pollfds(const struct ctl_ctx *ctx, struct pollfd *pfd,
 			     unsigned *slot)
 {
-	unsigned n = 1;
+	unsigned n = 2;
 
 	pfd[0] = (struct pollfd){.fd = ctx->listen_fd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = http_fd(ctx), .events = POLLIN};
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		if (ctx->client[i] == NULL)
 			continue;
@@ -633,8 +616,8 @@ static unsigned fill_pollfds(const struct ctl_ctx *ctx, struct pollfd *pfd,
 
 int ctl_poll(struct ctl_ctx *ctx, int timeout_ms)
 {
-	struct pollfd pfd[CTL_MAX_CLIENTS + 1];
-	unsigned slot[CTL_MAX_CLIENTS + 1];
+	struct pollfd pfd[CTL_MAX_CLIENTS + 2];
+	unsigned slot[CTL_MAX_CLIENTS + 2];
 	unsigned n;
 	uint64_t now;
 
@@ -644,9 +627,10 @@ int ctl_poll(struct ctl_ctx *ctx, int timeout_ms)
 	if (poll(pfd, n, timeout_ms) < 0)
 		return errno == EINTR ? 0 : -errno;
 	now = now_ns();
-	for (unsigned k = 1; k < n; k++)
+	for (unsigned k = 2; k < n; k++)
 		if (pfd[k].revents != 0)
 			serve_client(ctx, slot[k], pfd[k].revents, now);
+	http_run(ctx);
 	if (pfd[0].revents & POLLIN)
 		accept_clients(ctx, now);
 	expire_idle(ctx, now);
@@ -769,6 +753,7 @@ int ctl_open(struct ctl_ctx *ctx)
 
 	ctx->listen_fd = -1;
 	memset(ctx->client, 0, sizeof(ctx->client));
+	ctx->http = NULL;
 	if (ctx->started_ns == 0)
 		ctx->started_ns = now_ns();
 	rc = socket_address(ctx->conf->ctl_socket, &sa);
@@ -782,11 +767,18 @@ int ctl_open(struct ctl_ctx *ctx)
 		return rc; /* the caller reports it, with the path */
 	ctx->listen_fd = rc;
 	CTL_LOG(INFO, "listening on %s", ctx->conf->ctl_socket);
-	return 0;
+	rc = http_open(ctx);
+	if (rc == 0 && ctl_telemetry_register(ctx) < 0)
+		CTL_LOG(WARNING, "DPDK telemetry commands not registered");
+	if (rc < 0)
+		ctl_close(ctx); /* the caller reports it */
+	return rc;
 }
 
 void ctl_close(struct ctl_ctx *ctx)
 {
+	ctl_telemetry_unregister();
+	http_close(ctx);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (ctx->client[i] != NULL)
 			drop_client(ctx, i);

@@ -14,6 +14,8 @@
 
 #include "control/config.h"
 #include "control/relay_dns.h"
+#include "control/json_out.h"
+#include "control/stats_out.h"
 #include "control/track_log.h"
 #include "dataplane/queue/queue_ctl.h"
 #include "dataplane/diag.h"
@@ -47,6 +49,7 @@ struct ctl_hooks {
 };
 
 struct ctl_client;
+struct http;
 
 struct ctl_ctx {
 	const struct conf *conf;
@@ -59,10 +62,12 @@ struct ctl_ctx {
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];
+	struct http *http;                /* control.http, or NULL */
 };
 
 /* Bind and listen on conf->ctl_socket (creating its directory, replacing a
- * stale socket).  The caller has filled conf, port_id and worker[]. */
+ * stale socket), and on conf->http when set (control/http.c).  The caller
+ * has filled conf, port_id and worker[]. */
 int ctl_open(struct ctl_ctx *ctx);
 
 /* Serve ready clients, waiting at most timeout_ms for activity. */
@@ -71,8 +76,22 @@ int ctl_poll(struct ctl_ctx *ctx, int timeout_ms);
 /* Close every client and the socket, and unlink its path. */
 void ctl_close(struct ctl_ctx *ctx);
 
+/* The stats as DPDK telemetry commands /sluice/metrics and
+ * /sluice/metric,NAME (ctl_telemetry.c); CTX must outlive the
+ * registration, which ctl_telemetry_unregister() ends.  0 or -errno. */
+int ctl_telemetry_register(const struct ctl_ctx *ctx);
+void ctl_telemetry_unregister(void);
+
+/* Seconds since ctx->started_ns. */
+uint64_t ctl_uptime_s(const struct ctl_ctx *ctx);
+
+/* Every statistic, once, into O (ctl_stats.c).  Safe off the main lcore:
+ * it only reads counters, snapshots and the ethdevs. */
+void ctl_stats_walk(const struct ctl_ctx *ctx, struct stats_out *o);
 /* The result object of the "stats" command (new reference). */
 struct json_object *ctl_stats_json(const struct ctl_ctx *ctx);
+/* The same figures as Prometheus text (malloc'd, *LEN bytes), or NULL. */
+char *ctl_stats_prom(const struct ctl_ctx *ctx, size_t *len);
 
 /* A command with arguments: the result object, or NULL with ERR set (an
  * empty ERR means out of memory). */

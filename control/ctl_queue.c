@@ -19,44 +19,6 @@
 #define ACCEPTED_LIMIT_DEFAULT 100u
 #define ACCEPTED_LIMIT_MAX     10000u
 
-/* Add KEY: VAL to OBJ, taking VAL; -ENOMEM when VAL is NULL or the add
- * fails (VAL is released then). */
-static int put(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int append(struct json_object *arr, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_array_add(arr, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static struct json_object *qid_json(uint64_t qid)
-{
-	char s[SPOOL_QID_LEN + 1];
-
-	spool_qid_format(qid, s);
-	return json_object_new_string(s);
-}
-
-/* µs since the epoch as seconds (0 stays 0). */
-static struct json_object *time_json(uint64_t us)
-{
-	return json_object_new_double((double)(us / 1000) / 1e3);
-}
-
 /* ---- "accepted" -------------------------------------------------------------- */
 
 /* Optional member KEY of REQ: 0 absent, 1 present (*v set), -EINVAL wrong type. */
@@ -122,21 +84,6 @@ static int parse_query(struct json_object *req, struct track_query *q,
 	return 0;
 }
 
-static struct json_object *rcpts_json(const struct track_msg *m)
-{
-	struct json_object *arr = json_object_new_array();
-
-	if (arr == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < m->nrcpt && i < TRACK_RCPTS; i++) {
-		if (append(arr, json_object_new_string(m->rcpt[i])) < 0) {
-			json_object_put(arr);
-			return NULL;
-		}
-	}
-	return arr;
-}
-
 static struct json_object *msg_json(const struct track_msg *m)
 {
 	struct json_object *obj = json_object_new_object();
@@ -148,18 +95,18 @@ static struct json_object *msg_json(const struct track_msg *m)
 	ev.client_family = m->client_family;
 	memcpy(ev.client_addr, m->client_addr, sizeof(ev.client_addr));
 	track_client_text(&ev, client, sizeof(client));
-	if (put(obj, "time", time_json(m->time_us)) ||
-	    put(obj, "id", qid_json(m->qid)) ||
-	    put(obj, "client", json_object_new_string(client)) ||
-	    put(obj, "from", json_object_new_string(m->sender)) ||
-	    put(obj, "to", rcpts_json(m)) ||
-	    put(obj, "nrcpt", json_object_new_int64(m->nrcpt)) ||
-	    put(obj, "size", json_object_new_uint64(m->size)) ||
-	    put(obj, "tls", json_object_new_string(m->tls)) ||
-	    put(obj, "status", json_object_new_string(track_type_name(m->status))) ||
-	    put(obj, "relay", json_object_new_string(m->relay)) ||
-	    put(obj, "reply", json_object_new_string(m->reply)) ||
-	    put(obj, "updated", time_json(m->updated_us))) {
+	if (jout_put(obj, "time", jout_time(m->time_us)) ||
+	    jout_put(obj, "id", jout_qid(m->qid)) ||
+	    jout_put(obj, "client", json_object_new_string(client)) ||
+	    jout_put(obj, "from", json_object_new_string(m->sender)) ||
+	    jout_put(obj, "to", track_rcpts_json(m->rcpt, m->nrcpt)) ||
+	    jout_put(obj, "nrcpt", json_object_new_int64(m->nrcpt)) ||
+	    jout_put(obj, "size", json_object_new_uint64(m->size)) ||
+	    jout_put(obj, "tls", json_object_new_string(m->tls)) ||
+	    jout_put(obj, "status", json_object_new_string(track_type_name(m->status))) ||
+	    jout_put(obj, "relay", json_object_new_string(m->relay)) ||
+	    jout_put(obj, "reply", json_object_new_string(m->reply)) ||
+	    jout_put(obj, "updated", jout_time(m->updated_us))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -199,11 +146,11 @@ struct json_object *ctl_accepted_json(const struct ctl_ctx *ctx,
 		goto out;
 	n = track_log_query(ctx->track, &q, found, q.limit);
 	for (uint32_t i = 0; i < n; i++)
-		if (append(arr, msg_json(found[i])) < 0)
+		if (jout_append(arr, msg_json(found[i])) < 0)
 			goto out;
 	res = json_object_new_object();
-	if (res != NULL && (put(res, "messages", arr) < 0 ||
-			    put(res, "events_dropped",
+	if (res != NULL && (jout_put(res, "messages", arr) < 0 ||
+			    jout_put(res, "events_dropped",
 				json_object_new_uint64(events_dropped(ctx))) < 0)) {
 		json_object_put(res);
 		res = NULL;
@@ -233,18 +180,18 @@ static struct json_object *entry_json(const struct queue_info *e, unsigned w)
 
 	if (obj == NULL)
 		return NULL;
-	if (put(obj, "id", qid_json(e->qid)) ||
-	    put(obj, "worker", json_object_new_int64(w)) ||
-	    put(obj, "state", json_object_new_string(state_name(e))) ||
-	    put(obj, "inflight", json_object_new_boolean(e->inflight)) ||
-	    put(obj, "arrival", time_json(e->arrival_us)) ||
-	    put(obj, "attempts", json_object_new_int64(e->attempts)) ||
-	    put(obj, "next_attempt", time_json(e->state == QUEUE_HELD ? 0 : e->next_attempt_us)) ||
-	    put(obj, "from", json_object_new_string(e->sender)) ||
-	    put(obj, "nrcpt", json_object_new_int64(e->nrcpt)) ||
-	    put(obj, "pending", json_object_new_int64(e->pending)) ||
-	    put(obj, "size", json_object_new_uint64(e->size)) ||
-	    put(obj, "reply", json_object_new_string(e->reply))) {
+	if (jout_put(obj, "id", jout_qid(e->qid)) ||
+	    jout_put(obj, "worker", json_object_new_int64(w)) ||
+	    jout_put(obj, "state", json_object_new_string(state_name(e))) ||
+	    jout_put(obj, "inflight", json_object_new_boolean(e->inflight)) ||
+	    jout_put(obj, "arrival", jout_time(e->arrival_us)) ||
+	    jout_put(obj, "attempts", json_object_new_int64(e->attempts)) ||
+	    jout_put(obj, "next_attempt", jout_time(e->state == QUEUE_HELD ? 0 : e->next_attempt_us)) ||
+	    jout_put(obj, "from", json_object_new_string(e->sender)) ||
+	    jout_put(obj, "nrcpt", json_object_new_int64(e->nrcpt)) ||
+	    jout_put(obj, "pending", json_object_new_int64(e->pending)) ||
+	    jout_put(obj, "size", json_object_new_uint64(e->size)) ||
+	    jout_put(obj, "reply", json_object_new_string(e->reply))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -266,16 +213,16 @@ static struct json_object *worker_queue_json(const struct ctl_ctx *ctx,
 	memset(&head, 0, sizeof(head));
 	n = queue_port_read(p, &head, e, p->snap_max);
 	for (int i = 0; i < n; i++)
-		if (append(arr, entry_json(&e[i], w)) < 0)
+		if (jout_append(arr, entry_json(&e[i], w)) < 0)
 			goto fail;
-	if (put(obj, "worker", json_object_new_int64(w)) ||
-	    put(obj, "snapshot", json_object_new_string(n >= 0 ? "ok"
+	if (jout_put(obj, "worker", json_object_new_int64(w)) ||
+	    jout_put(obj, "snapshot", json_object_new_string(n >= 0 ? "ok"
 			: n == -ENODATA ? "none yet" : "busy")) ||
-	    put(obj, "queued", json_object_new_int64(head.total)) ||
-	    put(obj, "listed", json_object_new_int64(n > 0 ? n : 0)) ||
-	    put(obj, "as_of", time_json(head.time_us)) ||
-	    put(obj, "full", json_object_new_uint64(head.stats.full)) ||
-	    put(obj, "expired", json_object_new_uint64(head.stats.expired)))
+	    jout_put(obj, "queued", json_object_new_int64(head.total)) ||
+	    jout_put(obj, "listed", json_object_new_int64(n > 0 ? n : 0)) ||
+	    jout_put(obj, "as_of", jout_time(head.time_us)) ||
+	    jout_put(obj, "full", json_object_new_uint64(head.stats.full)) ||
+	    jout_put(obj, "expired", json_object_new_uint64(head.stats.expired)))
 		goto fail;
 	free(e);
 	return obj;
@@ -300,14 +247,14 @@ struct json_object *ctl_queue_json(const struct ctl_ctx *ctx,
 		goto fail;
 	for (unsigned w = 0; w < ctx->nb_workers && w < RTE_MAX_LCORE; w++)
 		if (ctx->worker[w].queue != NULL &&
-		    append(workers, worker_queue_json(ctx, w, msgs)) < 0)
+		    jout_append(workers, worker_queue_json(ctx, w, msgs)) < 0)
 			goto fail;
-	if (put(res, "messages", msgs) < 0) {
+	if (jout_put(res, "messages", msgs) < 0) {
 		msgs = NULL;
 		goto fail;
 	}
 	msgs = NULL;
-	if (put(res, "workers", workers) < 0)
+	if (jout_put(res, "workers", workers) < 0)
 		workers = NULL;
 	else
 		return res;
@@ -359,12 +306,12 @@ static int refuse(struct json_object *arr, uint64_t qid, const char *why)
 
 	if (obj == NULL)
 		return -ENOMEM;
-	if (put(obj, "id", qid_json(qid)) ||
-	    put(obj, "reason", json_object_new_string(why))) {
+	if (jout_put(obj, "id", jout_qid(qid)) ||
+	    jout_put(obj, "reason", json_object_new_string(why))) {
 		json_object_put(obj);
 		return -ENOMEM;
 	}
-	return append(arr, obj);
+	return jout_append(arr, obj);
 }
 
 /* Post OP for every ID that can take it. */
@@ -387,15 +334,15 @@ static struct json_object *post_all(const struct ctl_ctx *ctx,
 		if (rc == -ENOBUFS)
 			why = "worker busy (command ring full), try again";
 		if (why != NULL ? refuse(refused, qids[i], why) < 0
-				: append(posted, qid_json(qids[i])) < 0)
+				: jout_append(posted, jout_qid(qids[i])) < 0)
 			goto fail;
 	}
-	if (put(res, "posted", posted) < 0) {
+	if (jout_put(res, "posted", posted) < 0) {
 		posted = NULL;
 		goto fail;
 	}
 	posted = NULL;
-	if (put(res, "refused", refused) < 0)
+	if (jout_put(res, "refused", refused) < 0)
 		refused = NULL;
 	else
 		return res;

@@ -1,10 +1,14 @@
 /*
- * ctl_stats: the result object of the control socket's "stats" command.
- * Sums every worker's single-writer counters per port (read with
- * STATS_GET, no locks), adds what the ethdev layer knows about each port
- * (MAC, link, hardware counters) and lists each worker's own view.  Owns
- * no state; a port whose ethdev cannot be queried is reported without
- * "hw", with "mac": null and "link_up": false.
+ * ctl_stats: the one walk over Sluice's statistics.  Sums every worker's
+ * single-writer counters (read with relaxed atomic loads, no locks) per
+ * port and overall, adds what the ethdev layer knows about each port
+ * (MAC, link, hardware counters), the delivery queue's depth from each
+ * worker's published snapshot, and lists each worker's own view.  The
+ * walk writes to a struct stats_out: `sluicectl stats` gets JSON from it,
+ * /metrics Prometheus text (control/prom.c), DPDK telemetry the same
+ * samples.  A figure added here therefore shows in all of them.  Owns no
+ * state; a port whose ethdev cannot be queried is reported without "hw",
+ * with "mac": null and "link_up": false.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,12 +16,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include <json-c/json.h>
 #include <rte_ethdev.h>
 
 #include "control/ctl.h"
+#include "control/prom.h"
 
 /* One port's software counters, for one worker or summed over all. */
 struct port_counters {
@@ -25,6 +28,9 @@ struct port_counters {
 	uint64_t tx_pkts, tx_bytes;
 	uint64_t drops[DROP__COUNT];
 };
+
+_Static_assert(offsetof(struct port_counters, drops) == offsetof(struct stats_port, drops),
+	       "port_counters must mirror stats_port (summed field by field)");
 
 /* conf->nb_ports, bounded by the arrays it indexes. */
 static unsigned nb_ports(const struct ctl_ctx *ctx)
@@ -39,512 +45,429 @@ static unsigned nb_workers(const struct ctl_ctx *ctx)
 	return ctx->nb_workers < RTE_MAX_LCORE ? ctx->nb_workers : RTE_MAX_LCORE;
 }
 
-static uint64_t uptime_s(const struct ctl_ctx *ctx)
-{
-	struct timespec ts;
-	uint64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return now > ctx->started_ns ? (now - ctx->started_ns) / 1000000000u : 0;
-}
-
-/* Add KEY: VAL to OBJ, taking VAL; -ENOMEM when VAL is NULL or the add
- * fails (VAL is released then). */
-static int put(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int put_u64(struct json_object *obj, const char *key, uint64_t v)
-{
-	return put(obj, key, json_object_new_uint64(v));
-}
-
-static int put_str(struct json_object *obj, const char *key, const char *s)
-{
-	return put(obj, key, json_object_new_string(s));
-}
-
-static int put_null(struct json_object *obj, const char *key)
-{
-	return json_object_object_add(obj, key, NULL) < 0 ? -ENOMEM : 0;
-}
-
-static int append(struct json_object *arr, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_array_add(arr, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static void format_ipv4(char *buf, size_t len, uint32_t addr)
 {
 	snprintf(buf, len, "%u.%u.%u.%u", (addr >> 24) & 0xff,
 		 (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff);
 }
 
-/* Add one worker's counters for port PORT into *sum. */
-static void add_port_counters(struct port_counters *sum,
-			      const struct worker_stats *ws, unsigned port)
+/* Sum N uint64_t counters at SRC (a struct of them; NULL: none) into DST. */
+static void add_u64s(uint64_t *dst, const void *src, size_t n)
 {
-	const struct stats_port *sp = &ws->port[port];
+	const uint64_t *s = src;
 
-	sum->rx_pkts += STATS_GET(sp->rx_pkts);
-	sum->rx_bytes += STATS_GET(sp->rx_bytes);
-	sum->tx_pkts += STATS_GET(sp->tx_pkts);
-	sum->tx_bytes += STATS_GET(sp->tx_bytes);
-	for (unsigned r = 0; r < DROP__COUNT; r++)
-		sum->drops[r] += STATS_GET(sp->drops[r]);
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		dst[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
-static uint64_t drops_total(const struct port_counters *pc)
+#define ADD_ALL(dst, src) add_u64s((uint64_t *)(dst), (src), sizeof(*(dst)) / sizeof(uint64_t))
+
+/* ---- ports ------------------------------------------------------------- */
+
+static void put_counters(struct stats_out *o, const struct port_counters *pc,
+			 bool every_reason)
 {
 	uint64_t total = 0;
 
 	for (unsigned r = 0; r < DROP__COUNT; r++)
 		total += pc->drops[r];
-	return total;
+	stats_counter(o, "rx_pkts", pc->rx_pkts);
+	stats_counter(o, "rx_bytes", pc->rx_bytes);
+	stats_counter(o, "tx_pkts", pc->tx_pkts);
+	stats_counter(o, "tx_bytes", pc->tx_bytes);
+	stats_total(o, "drops_total", total);
+	stats_map(o, "drops", "drops", "reason");
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		if (every_reason || pc->drops[r] != 0)
+			stats_counter(o, stats_drop_name[r], pc->drops[r]);
+	stats_end(o);
 }
 
-/* {"eth_runt": n, ...}: every reason, or only the nonzero ones. */
-static struct json_object *drops_json(const struct port_counters *pc,
-				      bool every_reason)
-{
-	struct json_object *obj = json_object_new_object();
-
-	if (obj == NULL)
-		return NULL;
-	for (unsigned r = 0; r < DROP__COUNT; r++) {
-		if (!every_reason && pc->drops[r] == 0)
-			continue;
-		if (put_u64(obj, stats_drop_name[r], pc->drops[r]) < 0) {
-			json_object_put(obj);
-			return NULL;
-		}
-	}
-	return obj;
-}
-
-/* rx/tx packets and bytes, drops_total and drops into OBJ. */
-static int put_counters(struct json_object *obj, const struct port_counters *pc,
-			bool every_reason)
-{
-	if (put_u64(obj, "rx_pkts", pc->rx_pkts) ||
-	    put_u64(obj, "rx_bytes", pc->rx_bytes) ||
-	    put_u64(obj, "tx_pkts", pc->tx_pkts) ||
-	    put_u64(obj, "tx_bytes", pc->tx_bytes) ||
-	    put_u64(obj, "drops_total", drops_total(pc)) ||
-	    put(obj, "drops", drops_json(pc, every_reason)))
-		return -ENOMEM;
-	return 0;
-}
-
-/* "address", "gateway" (or null) of conf port CP into OBJ. */
-static int put_addresses(struct json_object *obj, const struct conf_port *cp)
+/* "address", "gateway" (or null) of conf port CP. */
+static void put_addresses(struct stats_out *o, const struct conf_port *cp)
 {
 	char ip[16], cidr[24];
 
 	format_ipv4(ip, sizeof(ip), cp->addr);
 	snprintf(cidr, sizeof(cidr), "%s/%u", ip, cp->prefix);
-	if (put_str(obj, "address", cidr) < 0)
-		return -ENOMEM;
-	if (cp->gateway == 0)
-		return put_null(obj, "gateway");
+	stats_text(o, "address", cidr);
 	format_ipv4(ip, sizeof(ip), cp->gateway);
-	return put_str(obj, "gateway", ip);
+	stats_text(o, "gateway", cp->gateway != 0 ? ip : NULL);
 }
 
 /* "mac" and "link_up" from the ethdev, or null/false when unavailable. */
-static int put_link(struct json_object *obj, uint16_t port_id)
+static void put_link(struct stats_out *o, uint16_t port_id)
 {
 	struct rte_ether_addr mac;
 	struct rte_eth_link link;
 	bool valid = rte_eth_dev_is_valid_port(port_id);
-	bool up = false;
 	char buf[RTE_ETHER_ADDR_FMT_SIZE];
-	int rc;
 
 	if (valid && rte_eth_macaddr_get(port_id, &mac) == 0) {
 		const uint8_t *b = mac.addr_bytes;
 
 		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
 			 b[0], b[1], b[2], b[3], b[4], b[5]);
-		rc = put_str(obj, "mac", buf);
+		stats_text(o, "mac", buf);
 	} else {
-		rc = put_null(obj, "mac");
+		stats_text(o, "mac", NULL);
 	}
-	if (valid && rte_eth_link_get_nowait(port_id, &link) == 0)
-		up = link.link_status == RTE_ETH_LINK_UP;
-	if (rc == 0)
-		rc = put(obj, "link_up", json_object_new_boolean(up));
-	return rc;
+	stats_flag(o, "link_up", valid && rte_eth_link_get_nowait(port_id, &link) == 0 &&
+		   link.link_status == RTE_ETH_LINK_UP);
 }
 
 /* "hw": the ethdev's own counters; omitted when the port cannot say. */
-static int put_hw(struct json_object *obj, uint16_t port_id)
+static void put_hw(struct stats_out *o, uint16_t port_id)
 {
 	struct rte_eth_stats st;
-	struct json_object *hw;
 
 	if (!rte_eth_dev_is_valid_port(port_id) ||
 	    rte_eth_stats_get(port_id, &st) != 0)
-		return 0;
-	hw = json_object_new_object();
-	if (hw == NULL)
-		return -ENOMEM;
-	if (put_u64(hw, "ipackets", st.ipackets) ||
-	    put_u64(hw, "opackets", st.opackets) ||
-	    put_u64(hw, "ibytes", st.ibytes) ||
-	    put_u64(hw, "obytes", st.obytes) ||
-	    put_u64(hw, "imissed", st.imissed) ||
-	    put_u64(hw, "ierrors", st.ierrors) ||
-	    put_u64(hw, "oerrors", st.oerrors) ||
-	    put_u64(hw, "rx_nombuf", st.rx_nombuf)) {
-		json_object_put(hw);
-		return -ENOMEM;
-	}
-	return put(obj, "hw", hw);
+		return;
+	stats_group(o, "hw", "hw");
+	stats_counter(o, "ipackets", st.ipackets);
+	stats_counter(o, "opackets", st.opackets);
+	stats_counter(o, "ibytes", st.ibytes);
+	stats_counter(o, "obytes", st.obytes);
+	stats_counter(o, "imissed", st.imissed);
+	stats_counter(o, "ierrors", st.ierrors);
+	stats_counter(o, "oerrors", st.oerrors);
+	stats_counter(o, "rx_nombuf", st.rx_nombuf);
+	stats_end(o);
 }
 
-/* One entry of "ports": configuration, ethdev view, summed counters. */
-static struct json_object *port_json(const struct ctl_ctx *ctx, unsigned i)
+/* Worker W's counters of port PORT (W < 0: every worker's) into *pc. */
+static void port_counters(const struct ctl_ctx *ctx, int w, unsigned port,
+			  struct port_counters *pc)
 {
-	const struct conf_port *cp = &ctx->conf->ports[i];
-	struct port_counters sum;
-	struct json_object *obj = json_object_new_object();
+	memset(pc, 0, sizeof(*pc));
+	for (unsigned i = 0; i < nb_workers(ctx); i++) {
+		const struct worker_stats *ws = ctx->worker[i].stats;
 
-	if (obj == NULL)
-		return NULL;
-	memset(&sum, 0, sizeof(sum));
-	for (unsigned w = 0; w < nb_workers(ctx); w++)
-		if (ctx->worker[w].stats != NULL)
-			add_port_counters(&sum, ctx->worker[w].stats, i);
-	if (put_str(obj, "name", cp->name) ||
-	    put_u64(obj, "port_id", ctx->port_id[i]) ||
-	    put_str(obj, "device", cp->device) ||
-	    put_addresses(obj, cp) ||
-	    put_link(obj, ctx->port_id[i]) ||
-	    put_counters(obj, &sum, true) ||
-	    put_hw(obj, ctx->port_id[i])) {
-		json_object_put(obj);
-		return NULL;
+		if (ws == NULL || (w >= 0 && (unsigned)w != i))
+			continue;
+		ADD_ALL(pc, &ws->port[port]);
 	}
-	return obj;
 }
 
-/* One entry of a worker's "ports": its own counters, nonzero drops only. */
-static struct json_object *worker_port_json(const struct ctl_ctx *ctx,
-					    const struct worker_stats *ws,
-					    unsigned i)
+static void put_ports(struct stats_out *o, const struct ctl_ctx *ctx)
 {
 	struct port_counters pc;
-	struct json_object *obj = json_object_new_object();
 
-	if (obj == NULL)
-		return NULL;
-	memset(&pc, 0, sizeof(pc));
-	add_port_counters(&pc, ws, i);
-	if (put_str(obj, "name", ctx->conf->ports[i].name) ||
-	    put_counters(obj, &pc, false)) {
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-static struct json_object *worker_ports_json(const struct ctl_ctx *ctx,
-					     const struct worker_stats *ws)
-{
-	struct json_object *arr = json_object_new_array();
-
-	if (arr == NULL)
-		return NULL;
+	stats_list(o, "ports", "port", "port");
 	for (unsigned i = 0; i < nb_ports(ctx); i++) {
-		if (append(arr, worker_port_json(ctx, ws, i)) < 0) {
-			json_object_put(arr);
-			return NULL;
-		}
+		const struct conf_port *cp = &ctx->conf->ports[i];
+
+		stats_item(o, cp->name);
+		stats_text(o, "name", cp->name);
+		stats_gauge(o, "port_id", ctx->port_id[i]);
+		stats_text(o, "device", cp->device);
+		put_addresses(o, cp);
+		put_link(o, ctx->port_id[i]);
+		port_counters(ctx, -1, i, &pc);
+		put_counters(o, &pc, true);
+		put_hw(o, ctx->port_id[i]);
+		stats_end(o);
 	}
-	return arr;
+	stats_end(o);
 }
 
-/* ---- TCP and the diag services ------------------------------------------ */
+/* ---- the layers, summed over one worker or all ----------------------------- */
 
-/* Add one worker's TCP counters into *sum (NULL: a worker without TCP). */
-static void add_tcp(struct tcp_stats *sum, const struct tcp_stats *t)
+#define C STATS_COUNTER
+#define G STATS_GAUGE
+
+static const struct stats_field diag_fields[] = {
+	{"accepted", C}, {"sends", C}, {"sends_ok", C}, {"sends_failed", C},
+	{"bytes_in", C}, {"bytes_out", C}, {"no_mem", C}};
+static const struct stats_field smtp_fields[] = {
+	{"sessions", C}, {"active", G}, {"no_session", C}, {"refused", C},
+	{"tls_ok", C}, {"tls_failed", C}, {"auth_ok", C}, {"auth_failed", C},
+	{"auth_busy", C}, {"messages", C}, {"commit_failed", C}, {"bytes", C},
+	{"replies_4xx", C}, {"replies_5xx", C}, {"bare_lf", C}, {"nul", C},
+	{"long_line", C}, {"forbidden", C}, {"too_many_errors", C},
+	{"timeouts", C}, {"oversize", C}, {"rcpt_limit", C}, {"ended_quit", C},
+	{"ended_refused", C}, {"ended_timeout", C}, {"ended_error", C},
+	{"ended_lost", C}};
+static const struct stats_field spool_fields[] = {
+	{"msgs_committed", C}, {"msgs_failed", C}, {"commits", C},
+	{"commit_msgs_max", G}, {"bytes_written", C}, {"write_errors", C},
+	{"enospc", C}, {"refused_full", C}, {"recovered", C}, {"discarded", C},
+	{"reclaimed", C}, {"segs_in_use", G}, {"segs_free", G}, {"mem_bytes", G},
+	{"disk_reads", C}};
+static const struct stats_field relay_fields[] = {
+	{"attempts", C}, {"conns", C}, {"conn_fail", C}, {"failovers", C},
+	{"replies_2xx", C}, {"replies_3xx", C}, {"replies_4xx", C},
+	{"replies_5xx", C}, {"sent", C}, {"deferred", C}, {"bounced", C},
+	{"tls_ok", C}, {"tls_failed", C}, {"no_env", C}, {"dsn_sent", C},
+	{"dsn_dropped", C}, {"env_nomem", C}, {"unresolved", C}};
+static const struct stats_field relay_host_fields[] = {
+	{"attempts", C}, {"conns", C}, {"conn_fail", C}, {"tls_ok", C},
+	{"tls_failed", C}};
+static const struct stats_field queue_fields[] = {
+	{"entries", G}, {"rcpts", G}, {"added", C}, {"full", C},
+	{"attempts", C}, {"deferred", C}, {"finished", C}, {"expired", C},
+	{"deleted", C}, {"held", C}, {"released", C}, {"retried", C}};
+
+#undef C
+#undef G
+
+_Static_assert(sizeof(struct inbound_stats) == RTE_DIM(smtp_fields) * 8,
+	       "smtp_fields must name every inbound_stats counter");
+_Static_assert(offsetof(struct spool_stats, commit_us_sum) ==
+	       RTE_DIM(spool_fields) * sizeof(uint64_t),
+	       "spool_fields must name every spool_stats counter before the commit figures");
+_Static_assert(sizeof(struct diag_stats) == RTE_DIM(diag_fields) * 8,
+	       "diag_fields must name every diag_stats counter");
+_Static_assert(offsetof(struct relay_stats, host) == RTE_DIM(relay_fields) * 8,
+	       "relay_fields must name every relay_stats counter");
+_Static_assert(sizeof(struct relay_host_stats) == RTE_DIM(relay_host_fields) * 8,
+	       "relay_host_fields must name every relay_host_stats counter");
+_Static_assert(sizeof(struct queue_stats) == RTE_DIM(queue_fields) * 8,
+	       "queue_fields must name every queue_stats counter");
+
+/* What the layers count, summed over the workers chosen. */
+struct layer_sums {
+	struct tcp_stats tcp;
+	struct diag_stats diag;
+	struct inbound_stats smtp;
+	struct spool_stats spool;
+	struct relay_stats relay;
+	struct queue_stats queue;
+	struct queue_depth depth;
+	uint64_t queue_as_of_us;           /* oldest snapshot read */
+};
+
+/* Worker W's published queue head (zeroes before its first snapshot). */
+static void add_queue(struct layer_sums *s, const struct ctl_worker *cw)
 {
-	if (t == NULL)
+	struct queue_snap_head head;
+
+	if (cw->queue == NULL)
 		return;
-#define ADD(name) sum->name += STATS_GET(t->name);
-	TCP_STATS_FIELDS(ADD)
-	ADD(conns) ADD(time_wait) ADD(mem_bytes)
-#undef ADD
-}
-
-static struct json_object *tcp_json(const struct tcp_stats *t)
-{
-	struct json_object *obj = json_object_new_object();
-
-	if (obj == NULL)
-		return NULL;
-#define PUT(name) || put_u64(obj, #name, t->name)
-	if (0 TCP_STATS_FIELDS(PUT) PUT(conns) PUT(time_wait) PUT(mem_bytes)) {
-#undef PUT
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-static void add_diag(struct diag_stats *sum, const struct diag_stats *d)
-{
-	if (d == NULL)
+	memset(&head, 0, sizeof(head));
+	if (queue_port_read(cw->queue, &head, NULL, 0) < 0)
 		return;
-	sum->accepted += STATS_GET(d->accepted);
-	sum->sends += STATS_GET(d->sends);
-	sum->sends_ok += STATS_GET(d->sends_ok);
-	sum->sends_failed += STATS_GET(d->sends_failed);
-	sum->bytes_in += STATS_GET(d->bytes_in);
-	sum->bytes_out += STATS_GET(d->bytes_out);
-	sum->no_mem += STATS_GET(d->no_mem);
+	ADD_ALL(&s->queue, &head.stats);
+	for (unsigned i = 0; i < RTE_DIM(head.depth.state); i++)
+		s->depth.state[i] += head.depth.state[i];
+	for (unsigned i = 0; i < RTE_DIM(head.depth.age); i++)
+		s->depth.age[i] += head.depth.age[i];
+	s->depth.inflight += head.depth.inflight;
+	if (s->queue_as_of_us == 0 || head.time_us < s->queue_as_of_us)
+		s->queue_as_of_us = head.time_us;
 }
 
-static struct json_object *diag_json(const struct diag_stats *d)
+static void layer_sums(const struct ctl_ctx *ctx, int w, struct layer_sums *s)
 {
-	struct json_object *obj = json_object_new_object();
-
-	if (obj == NULL)
-		return NULL;
-	if (put_u64(obj, "accepted", d->accepted) ||
-	    put_u64(obj, "sends", d->sends) ||
-	    put_u64(obj, "sends_ok", d->sends_ok) ||
-	    put_u64(obj, "sends_failed", d->sends_failed) ||
-	    put_u64(obj, "bytes_in", d->bytes_in) ||
-	    put_u64(obj, "bytes_out", d->bytes_out) ||
-	    put_u64(obj, "no_mem", d->no_mem)) {
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-/* Sum N uint64_t counters at SRC (a struct of them) into DST. */
-static void add_u64s(uint64_t *dst, const uint64_t *src, size_t n)
-{
-	if (src == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
-#define ADD_ALL(dst, src) \
-	add_u64s((uint64_t *)(dst), (const uint64_t *)(src), sizeof(*(dst)) / sizeof(uint64_t))
-
-static struct json_object *named_json(const uint64_t *v, const char *const *names,
-				      size_t n)
-{
-	struct json_object *obj = json_object_new_object();
-
-	for (size_t i = 0; obj != NULL && i < n; i++)
-		if (put_u64(obj, names[i], v[i]) < 0) {
-			json_object_put(obj);
-			return NULL;
-		}
-	return obj;
-}
-
-static const char *const smtp_names[] = {
-	"sessions", "active", "no_session", "refused", "tls_ok", "tls_failed",
-	"auth_ok", "auth_failed", "auth_busy", "messages", "commit_failed",
-	"bytes", "replies_4xx", "replies_5xx", "bare_lf", "nul", "long_line",
-	"forbidden", "too_many_errors", "timeouts"};
-static const char *const spool_names[] = {
-	"msgs_committed", "msgs_failed", "commits", "commit_msgs_max",
-	"bytes_written", "write_errors", "enospc", "refused_full", "recovered",
-	"discarded", "reclaimed", "segs_in_use", "segs_free", "mem_bytes",
-	"disk_reads"};
-
-static const char *const relay_names[] = {
-	"attempts", "conns", "conn_fail", "failovers", "replies_2xx",
-	"replies_3xx", "replies_4xx", "replies_5xx", "sent", "deferred",
-	"bounced", "tls_ok", "tls_failed", "no_env", "dsn_sent", "dsn_dropped",
-	"env_nomem", "unresolved"};
-static const char *const relay_host_names[] = {
-	"attempts", "conns", "conn_fail", "tls_ok", "tls_failed"};
-
-_Static_assert(offsetof(struct relay_stats, host) ==
-	       sizeof(relay_names) / sizeof(char *) * sizeof(uint64_t),
-	       "relay_names must name every relay_stats counter");
-_Static_assert(sizeof(struct relay_host_stats) ==
-	       sizeof(relay_host_names) / sizeof(char *) * sizeof(uint64_t),
-	       "relay_host_names must name every relay_host_stats counter");
-_Static_assert(sizeof(struct inbound_stats) == sizeof(smtp_names) / sizeof(char *) * 8,
-	       "smtp_names must name every inbound_stats counter");
-_Static_assert(offsetof(struct spool_stats, disk_reads) ==
-	       (sizeof(spool_names) / sizeof(char *) - 1) * sizeof(uint64_t),
-	       "spool_names must name every spool_stats counter");
-
-/* What the control plane knows of host H's name (all workers' view):
- * lookups, the last TTL, the addresses in use. */
-static int put_dns(struct json_object *obj, const struct relay_dns_host *h)
-{
-	struct json_object *arr = json_object_new_array();
-	char ip[16];
-
-	if (put(obj, "addresses", arr) < 0)
-		return -ENOMEM;
-	for (unsigned i = 0; i < h->n && i < RELAY_ADDRS_MAX; i++) {
-		format_ipv4(ip, sizeof(ip), h->a[i]);
-		if (append(arr, json_object_new_string(ip)) < 0)
-			return -ENOMEM;
-	}
-	return put_u64(obj, "lookups_ok", h->ok) || put_u64(obj, "lookups_failed", h->failed) ||
-	       put_u64(obj, "ttl_s", h->ttl) ? -ENOMEM : 0;
-}
-
-/* The relay's counters (summed already), with "hosts": {NAME: {...}} for
- * each configured smart host; ALL (the sum over workers) adds what the
- * control plane knows of the hosts given by name. */
-static struct json_object *relay_json(const struct ctl_ctx *ctx,
-				      const struct relay_stats *rs, bool all)
-{
-	struct json_object *obj = named_json((const uint64_t *)rs, relay_names,
-					     RTE_DIM(relay_names));
-	struct json_object *hosts = json_object_new_object();
-	const struct conf_relay *c = &ctx->conf->relay;
-
-	if (obj == NULL || put(obj, "hosts", hosts) < 0) {
-		json_object_put(obj);
-		return NULL;
-	}
-	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++) {
-		struct json_object *ho = named_json((const uint64_t *)&rs->host[h],
-						    relay_host_names, RTE_DIM(relay_host_names));
-
-		if (put(hosts, c->hosts[h].name, ho) < 0 ||
-		    (all && ctx->dns != NULL && ctx->dns->host[h].named &&
-		     put_dns(ho, &ctx->dns->host[h]) < 0)) {
-			json_object_put(obj);
-			return NULL;
-		}
-	}
-	return obj;
-}
-
-/* "tcp", "diag", "smtp", "spool" and "relay" of one worker (W <
- * nb_workers) or, W = -1, of all. */
-static int put_tcp_diag(struct json_object *obj, const struct ctl_ctx *ctx, int w)
-{
-	struct tcp_stats t;
-	struct diag_stats d;
-	struct inbound_stats m;
-	struct relay_stats rs;
-	uint64_t sp[RTE_DIM(spool_names)];
-
-	memset(&t, 0, sizeof(t));
-	memset(&d, 0, sizeof(d));
-	memset(&m, 0, sizeof(m));
-	memset(sp, 0, sizeof(sp));
-	memset(&rs, 0, sizeof(rs));
+	memset(s, 0, sizeof(*s));
 	for (unsigned i = 0; i < nb_workers(ctx); i++) {
+		const struct ctl_worker *cw = &ctx->worker[i];
+
 		if (w >= 0 && (unsigned)w != i)
 			continue;
-		add_tcp(&t, ctx->worker[i].tcp);
-		add_diag(&d, ctx->worker[i].diag);
-		ADD_ALL(&m, ctx->worker[i].smtp);
-		add_u64s(sp, (const uint64_t *)ctx->worker[i].spool, RTE_DIM(sp));
-		ADD_ALL(&rs, ctx->worker[i].relay);
+		ADD_ALL(&s->tcp, cw->tcp);
+		ADD_ALL(&s->diag, cw->diag);
+		ADD_ALL(&s->smtp, cw->smtp);
+		ADD_ALL(&s->spool, cw->spool);
+		ADD_ALL(&s->relay, cw->relay);
+		add_queue(s, cw);
 	}
-	if (put(obj, "tcp", tcp_json(&t)) || put(obj, "diag", diag_json(&d)) ||
-	    put(obj, "smtp", named_json((const uint64_t *)&m, smtp_names,
-					RTE_DIM(smtp_names))) ||
-	    put(obj, "spool", named_json(sp, spool_names, RTE_DIM(spool_names))) ||
-	    put(obj, "relay", relay_json(ctx, &rs, w < 0)))
-		return -ENOMEM;
-	return 0;
+	/* sums of a maximum are not one: take the largest */
+	s->spool.commit_us_max = s->spool.commit_msgs_max = 0;
+	for (unsigned i = 0; i < nb_workers(ctx); i++) {
+		const struct spool_stats *sp = ctx->worker[i].spool;
+
+		if (sp == NULL || (w >= 0 && (unsigned)w != i))
+			continue;
+		s->spool.commit_us_max = RTE_MAX(s->spool.commit_us_max,
+						 STATS_GET(sp->commit_us_max));
+		s->spool.commit_msgs_max = RTE_MAX(s->spool.commit_msgs_max,
+						   STATS_GET(sp->commit_msgs_max));
+	}
 }
 
-/* One entry of "workers".  A worker without counters shows only its lcore. */
-static struct json_object *worker_json(const struct ctl_ctx *ctx, unsigned w)
+static void put_tcp(struct stats_out *o, const struct tcp_stats *t)
+{
+	stats_group(o, "tcp", "tcp");
+#define PUT(name) stats_counter(o, #name, t->name);
+	TCP_STATS_FIELDS(PUT)
+#undef PUT
+	stats_gauge(o, "conns", t->conns);
+	stats_gauge(o, "time_wait", t->time_wait);
+	stats_gauge(o, "mem_bytes", t->mem_bytes);
+	stats_end(o);
+}
+
+static void put_table(struct stats_out *o, const char *key,
+		      const struct stats_field *f, const void *v, unsigned n)
+{
+	stats_group(o, key, key);
+	stats_fields(o, f, v, n);
+}
+
+static void put_spool(struct stats_out *o, const struct spool_stats *sp)
+{
+	struct stats_hist h = {.bound = spool_commit_bound_us,
+			       .count = sp->commit_us_hist,
+			       .n = SPOOL_COMMIT_BUCKETS,
+			       .sum = sp->commit_us_sum};
+
+	put_table(o, "spool", spool_fields, sp, RTE_DIM(spool_fields));
+	stats_gauge(o, "commit_max_us", sp->commit_us_max);
+	stats_hist(o, "commit_latency_us", &h);
+	stats_end(o);
+}
+
+static const char *const state_names[] = {
+	[QUEUE_ACTIVE] = "active", [QUEUE_DEFERRED] = "deferred",
+	[QUEUE_HELD] = "held",
+};
+static const char *const age_names[QUEUE_AGE_BUCKETS + 1] = {
+	"under_1m", "under_5m", "under_1h", "under_6h", "under_1d", "over_1d",
+};
+
+/* The queue's counters and its depth by state and by age: gauges that
+ * read 0 when nothing is queued (or no snapshot came yet). */
+static void put_queue(struct stats_out *o, const struct layer_sums *s)
+{
+	put_table(o, "queue", queue_fields, &s->queue, RTE_DIM(queue_fields));
+	stats_gauge(o, "inflight", s->depth.inflight);
+	stats_map(o, "by_state", "depth", "state");
+	for (unsigned i = QUEUE_ACTIVE; i <= QUEUE_HELD; i++)
+		stats_gauge(o, state_names[i], s->depth.state[i]);
+	stats_end(o);
+	stats_map(o, "by_age", "depth_age", "age");
+	for (unsigned i = 0; i <= QUEUE_AGE_BUCKETS; i++)
+		stats_gauge(o, age_names[i], s->depth.age[i]);
+	stats_end(o);
+	stats_end(o);
+}
+
+/* What the control plane knows of host H's name (all workers' view):
+ * the addresses in use, the last TTL, the lookups. */
+static void put_dns(struct stats_out *o, const struct relay_dns_host *h)
+{
+	char list[RELAY_ADDRS_MAX * 16] = "", ip[16];
+	size_t len = 0;
+
+	for (unsigned i = 0; i < h->n && i < RELAY_ADDRS_MAX; i++) {
+		format_ipv4(ip, sizeof(ip), h->a[i]);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i ? " " : "", ip);
+	}
+	stats_text(o, "addresses", list);
+	stats_gauge(o, "ttl_s", h->ttl);
+	stats_counter(o, "lookups_ok", h->ok);
+	stats_counter(o, "lookups_failed", h->failed);
+}
+
+/* The relay's counters, then each configured smart host's by name; ALL
+ * (the sum over workers) adds what the control plane's resolver knows of
+ * the hosts given by name. */
+static void put_relay(struct stats_out *o, const struct ctl_ctx *ctx,
+		      const struct relay_stats *r, bool all)
+{
+	const struct conf_relay *c = &ctx->conf->relay;
+
+	put_table(o, "relay", relay_fields, r, RTE_DIM(relay_fields));
+	stats_map(o, "hosts", "host", "host");
+	for (unsigned h = 0; h < c->nb_hosts && h < CONF_RELAY_HOSTS; h++) {
+		stats_item(o, c->hosts[h].name);
+		stats_fields(o, relay_host_fields, (const uint64_t *)&r->host[h],
+			     RTE_DIM(relay_host_fields));
+		if (all && ctx->dns != NULL && ctx->dns->host[h].named)
+			put_dns(o, &ctx->dns->host[h]);
+		stats_end(o);
+	}
+	stats_end(o);
+	stats_end(o);
+}
+
+/* "tcp", "diag", "smtp", "spool", "queue" and "relay" of one worker
+ * (W < nb_workers) or, W = -1, of all. */
+static void put_layers(struct stats_out *o, const struct ctl_ctx *ctx, int w)
+{
+	struct layer_sums s;
+
+	layer_sums(ctx, w, &s);
+	put_tcp(o, &s.tcp);
+	put_table(o, "diag", diag_fields, &s.diag, RTE_DIM(diag_fields));
+	stats_end(o);
+	put_table(o, "smtp", smtp_fields, &s.smtp, RTE_DIM(smtp_fields));
+	stats_end(o);
+	put_spool(o, &s.spool);
+	put_queue(o, &s);
+	put_relay(o, ctx, &s.relay, w < 0);
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static void put_worker(struct stats_out *o, const struct ctl_ctx *ctx,
+		       unsigned w)
 {
 	const struct worker_stats *ws = ctx->worker[w].stats;
-	struct json_object *obj = json_object_new_object();
+	struct port_counters pc;
 
-	if (obj == NULL)
-		return NULL;
-	if (put_u64(obj, "lcore", ctx->worker[w].lcore) < 0)
-		goto fail;
+	stats_gauge(o, "lcore", ctx->worker[w].lcore);
 	if (ws == NULL)
-		return obj;
-	if (put_u64(obj, "polls", STATS_GET(ws->polls)) ||
-	    put_u64(obj, "busy_polls", STATS_GET(ws->busy_polls)) ||
-	    put_u64(obj, "arp_entries", STATS_GET(ws->arp_entries)) ||
-	    put_u64(obj, "arp_pending", STATS_GET(ws->arp_pending)) ||
-	    put_u64(obj, "tcp_redirect_out", STATS_GET(ws->tcp_redirect_out)) ||
-	    put_u64(obj, "tcp_redirect_in", STATS_GET(ws->tcp_redirect_in)) ||
-	    put_u64(obj, "tcp_redirect_drops", STATS_GET(ws->tcp_redirect_drops)) ||
-	    put(obj, "ports", worker_ports_json(ctx, ws)) ||
-	    put_tcp_diag(obj, ctx, (int)w))
-		goto fail;
-	return obj;
-fail:
-	json_object_put(obj);
-	return NULL;
-}
-
-static struct json_object *ports_json(const struct ctl_ctx *ctx)
-{
-	struct json_object *arr = json_object_new_array();
-
-	if (arr == NULL)
-		return NULL;
+		return;
+	stats_counter(o, "polls", STATS_GET(ws->polls));
+	stats_counter(o, "busy_polls", STATS_GET(ws->busy_polls));
+	stats_gauge(o, "arp_entries", STATS_GET(ws->arp_entries));
+	stats_gauge(o, "arp_pending", STATS_GET(ws->arp_pending));
+	stats_counter(o, "tcp_redirect_out", STATS_GET(ws->tcp_redirect_out));
+	stats_counter(o, "tcp_redirect_in", STATS_GET(ws->tcp_redirect_in));
+	stats_counter(o, "tcp_redirect_drops", STATS_GET(ws->tcp_redirect_drops));
+	stats_list(o, "ports", "port", "port");
 	for (unsigned i = 0; i < nb_ports(ctx); i++) {
-		if (append(arr, port_json(ctx, i)) < 0) {
-			json_object_put(arr);
-			return NULL;
-		}
+		stats_item(o, ctx->conf->ports[i].name);
+		stats_text(o, "name", ctx->conf->ports[i].name);
+		port_counters(ctx, (int)w, i, &pc);
+		put_counters(o, &pc, false);
+		stats_end(o);
 	}
-	return arr;
+	stats_end(o);
+	put_layers(o, ctx, (int)w);
 }
 
-static struct json_object *workers_json(const struct ctl_ctx *ctx)
+void ctl_stats_walk(const struct ctl_ctx *ctx, struct stats_out *o)
 {
-	struct json_object *arr = json_object_new_array();
+	char id[16];
 
-	if (arr == NULL)
-		return NULL;
+	stats_gauge(o, "uptime_s", ctl_uptime_s(ctx));
+	put_ports(o, ctx);
+	put_layers(o, ctx, -1);
+	stats_list(o, "workers", "worker", "worker");
 	for (unsigned w = 0; w < nb_workers(ctx); w++) {
-		if (append(arr, worker_json(ctx, w)) < 0) {
-			json_object_put(arr);
-			return NULL;
-		}
+		snprintf(id, sizeof(id), "%u", w);
+		stats_item(o, id);
+		put_worker(o, ctx, w);
+		stats_end(o);
 	}
-	return arr;
+	stats_end(o);
 }
 
 struct json_object *ctl_stats_json(const struct ctl_ctx *ctx)
 {
-	struct json_object *obj = json_object_new_object();
+	struct stats_out_json j;
 
-	if (obj == NULL)
-		return NULL;
-	if (put_u64(obj, "uptime_s", uptime_s(ctx)) ||
-	    put(obj, "ports", ports_json(ctx)) ||
-	    put_tcp_diag(obj, ctx, -1) ||
-	    put(obj, "workers", workers_json(ctx))) {
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
+	stats_out_json_init(&j);
+	ctl_stats_walk(ctx, &j.out);
+	return stats_out_json_take(&j);
+}
+
+char *ctl_stats_prom(const struct ctl_ctx *ctx, size_t *len)
+{
+	struct prom_out p;
+	char *text = NULL;
+
+	prom_out_init(&p);
+	ctl_stats_walk(ctx, &p.out);
+	if (p.out.err == 0 && prom_out_sort(&p) == 0)
+		text = prom_out_text(&p, len);
+	prom_out_fini(&p);
+	return text;
 }

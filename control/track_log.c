@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "control/json_out.h"
 #include "control/track_log.h"
 #include "dataplane/queue/queue_map.h"
 #include "dataplane/spool/spool_qid.h"
@@ -110,33 +111,16 @@ void track_log_close(struct track_log *l)
 
 /* ---- the JSON line ---------------------------------------------------------- */
 
-static int put(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (val == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static struct json_object *rcpts_json(const struct track_event *e)
+struct json_object *track_rcpts_json(const char (*rcpt)[TRACK_ADDR_MAX],
+				     uint32_t nrcpt)
 {
 	struct json_object *arr = json_object_new_array();
-	uint32_t listed = e->nrcpt < TRACK_RCPTS ? e->nrcpt : TRACK_RCPTS;
 
-	if (arr == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < listed; i++) {
-		struct json_object *s = json_object_new_string(e->rcpt[i]);
-
-		if (s == NULL || json_object_array_add(arr, s) < 0) {
-			json_object_put(s);
+	for (uint32_t i = 0; arr != NULL && i < nrcpt && i < TRACK_RCPTS; i++)
+		if (jout_append(arr, json_object_new_string(rcpt[i])) < 0) {
 			json_object_put(arr);
 			return NULL;
 		}
-	}
 	return arr;
 }
 
@@ -149,18 +133,18 @@ struct json_object *track_event_json(const struct track_event *e)
 		return NULL;
 	spool_qid_format(e->qid, qid);
 	track_client_text(e, client, sizeof(client));
-	if (put(obj, "time", json_object_new_double((double)e->time_us / 1e6)) ||
-	    put(obj, "event", json_object_new_string(track_type_name(e->type))) ||
-	    put(obj, "id", json_object_new_string(qid)) ||
-	    put(obj, "client", json_object_new_string(client)) ||
-	    put(obj, "client_port", json_object_new_int(e->client_port)) ||
-	    put(obj, "from", json_object_new_string(e->sender)) ||
-	    put(obj, "nrcpt", json_object_new_int64(e->nrcpt)) ||
-	    put(obj, "to", rcpts_json(e)) ||
-	    put(obj, "size", json_object_new_uint64(e->size)) ||
-	    put(obj, "tls", json_object_new_string(e->tls)) ||
-	    put(obj, "relay", json_object_new_string(e->relay)) ||
-	    put(obj, "text", json_object_new_string(e->text))) {
+	if (jout_put(obj, "time", json_object_new_double((double)e->time_us / 1e6)) ||
+	    jout_put(obj, "event", json_object_new_string(track_type_name(e->type))) ||
+	    jout_put(obj, "id", json_object_new_string(qid)) ||
+	    jout_put(obj, "client", json_object_new_string(client)) ||
+	    jout_put(obj, "client_port", json_object_new_int(e->client_port)) ||
+	    jout_put(obj, "from", json_object_new_string(e->sender)) ||
+	    jout_put(obj, "nrcpt", json_object_new_int64(e->nrcpt)) ||
+	    jout_put(obj, "to", track_rcpts_json(e->rcpt, e->nrcpt)) ||
+	    jout_put(obj, "size", json_object_new_uint64(e->size)) ||
+	    jout_put(obj, "tls", json_object_new_string(e->tls)) ||
+	    jout_put(obj, "relay", json_object_new_string(e->relay)) ||
+	    jout_put(obj, "text", json_object_new_string(e->text))) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -196,8 +180,7 @@ static void write_line(struct track_log *l, const struct track_event *e)
 	if (l->file == NULL && (l->path[0] == '\0' || open_file(l) < 0))
 		return;
 	obj = track_event_json(e);
-	text = obj != NULL ? json_object_to_json_string_length(obj,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) : NULL;
+	text = obj != NULL ? jout_text(obj, &len) : NULL;
 	if (text == NULL) {
 		l->stats.write_errors++;
 		json_object_put(obj);

@@ -77,6 +77,11 @@ void track_log_event(struct track_log *l, const struct track_event *e);
 /* The JSON object of an event (new reference), NULL when out of memory. */
 struct json_object *track_event_json(const struct track_event *e);
 
+/* The recipients listed (at most TRACK_RCPTS of NRCPT) as a JSON array
+ * (new reference), NULL when out of memory. */
+struct json_object *track_rcpts_json(const char (*rcpt)[TRACK_ADDR_MAX],
+				     uint32_t nrcpt);
+
 /* What "accepted" asks for.  Strings are NULL when not asked; FROM and TO
  * match case-insensitively anywhere in the address. */
 struct track_query {

@@ -298,6 +298,7 @@ static int on_accept(void *arg, struct tcp_conn *c, const struct tcp_ops **ops,
 	STATS_ADD(in->stats.active, 1);
 	if (adm != SMTP_ADMIT_ALLOW && adm != SMTP_ADMIT_AUTH) {
 		STATS_ADD(in->stats.refused, 1);
+		s->refused = true;
 		wlog(in->log, "NOQUEUE: reject: connect from [%s]:%u: not on the allow list",
 		     s->client_text, rp);
 	}
@@ -307,11 +308,28 @@ static int on_accept(void *arg, struct tcp_conn *c, const struct tcp_ops **ops,
 	return 0;
 }
 
+/* Count how session S ended, by what its engine saw. */
+static void count_outcome(struct inbound *in, const struct inbound_session *s,
+			  const struct smtp_server_counters *k)
+{
+	if (s->refused)
+		STATS_ADD(in->stats.ended_refused, 1);
+	else if (k->timeouts > 0)
+		STATS_ADD(in->stats.ended_timeout, 1);
+	else if (k->too_many_errors > 0 || k->forbidden > 0)
+		STATS_ADD(in->stats.ended_error, 1);
+	else if (smtp_server_closing(s->smtp))
+		STATS_ADD(in->stats.ended_quit, 1);
+	else
+		STATS_ADD(in->stats.ended_lost, 1);
+}
+
 void inbound_free(struct inbound_session *s)
 {
 	struct inbound *in = s->in;
 	const struct smtp_server_counters *k = smtp_server_counters(s->smtp);
 
+	count_outcome(in, s, k);
 	smtp_server_abort(s->smtp);         /* tx_end(ABORTED) drops s->msg */
 	if (s->msg != NULL)
 		spool_msg_abort(s->msg);
@@ -324,6 +342,8 @@ void inbound_free(struct inbound_session *s)
 	STATS_ADD(in->stats.forbidden, k->forbidden);
 	STATS_ADD(in->stats.too_many_errors, k->too_many_errors);
 	STATS_ADD(in->stats.timeouts, k->timeouts);
+	STATS_ADD(in->stats.oversize, k->oversize);
+	STATS_ADD(in->stats.rcpt_limit, k->rcpt_limit);
 	tls_conn_free(s->tls);
 	if (s->prev != NULL)
 		s->prev->next = s->next;

@@ -42,6 +42,14 @@ struct inbound_stats {
 	uint64_t bytes;           /* body bytes spooled */
 	uint64_t replies_4xx, replies_5xx;  /* summed when a session ends */
 	uint64_t bare_lf, nul, long_line, forbidden, too_many_errors, timeouts;
+	uint64_t oversize;        /* SIZE= or a body over max_message_size */
+	uint64_t rcpt_limit;      /* RCPTs past max_rcpt (452 4.5.3) */
+	/* How sessions ended (each ends once, counted when it is freed). */
+	uint64_t ended_quit;      /* the protocol ended it: QUIT, or a 421 */
+	uint64_t ended_refused;   /* an unknown source, refused at connect */
+	uint64_t ended_timeout;   /* a timer closed it */
+	uint64_t ended_error;     /* too many errors, or a forbidden command */
+	uint64_t ended_lost;      /* the client left or the connection broke first */
 };
 
 /* What every worker's service shares: read-only after sluiced set it up. */

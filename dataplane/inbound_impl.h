@@ -28,6 +28,7 @@ struct inbound_session {
 	bool tls_up;
 	bool closed;                /* tcp_close() done */
 	bool peer_closed;           /* the client's FIN came */
+	bool refused;               /* not admitted at connect */
 	struct smtp_ip client;
 	char client_text[48];
 	char sender[128];           /* for the queue */

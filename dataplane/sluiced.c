@@ -283,7 +283,7 @@ static int control_open(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {
-		fprintf(stderr, "sluiced: control socket %s: %s\n",
+		fprintf(stderr, "sluiced: control socket %s or HTTP listener: %s\n",
 			d->conf.ctl_socket, strerror(-rc));
 		return 1;
 	}

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 		"Ask a running sluiced over its control socket.\n"
 		"\n"
 		"commands:\n"
-		"  stats    packet, TCP, SMTP, spool, relay and diag counters per port and worker\n"
+		"  stats    every counter: ports, TCP, SMTP, spool, queue, relay, per worker\n"
 		"  status   version, uptime, ports and workers\n"
 		"  help     the commands the server understands\n"
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
@@ -548,9 +548,14 @@ static void print_worker_port(struct json_object *p)
 	print_drops(jget(p, "drops"));
 }
 
-/* "  name n" for each nonzero counter of OBJ, four to a line. */
-static void print_nonzero(const char *title, struct json_object *obj)
+/* "  name n" for the numbers of OBJ, three to a line: every one when ALL,
+ * else the nonzero ones (lists and strings, such as a smart host's
+ * addresses, as JSON); then each nested object the same way, titled
+ * TITLE.KEY, with all its numbers (maps such as queue.by_state, whose
+ * zeroes say something). */
+static void print_section(const char *title, struct json_object *obj, bool all)
 {
+	char sub[128];
 	int col = 0;
 
 	if (!json_object_is_type(obj, json_type_object))
@@ -558,10 +563,17 @@ static void print_nonzero(const char *title, struct json_object *obj)
 	printf("  %s\n", title);
 	json_object_object_foreach(obj, key, val) {
 		uint64_t n = json_object_get_uint64(val);
+		bool text = json_object_is_type(val, json_type_array) ||
+			    json_object_is_type(val, json_type_string);
 
-		if (n == 0)
+		if (json_object_is_type(val, json_type_object) ||
+		    (!text && n == 0 && !all))
 			continue;
-		printf("%s%-20s %-12" PRIu64, col == 0 ? "    " : "  ", key, n);
+		if (text)
+			printf("%s%-20s %s", col == 0 ? "    " : "  ", key,
+			       json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+		else
+			printf("%s%-20s %-12" PRIu64, col == 0 ? "    " : "  ", key, n);
 		if (++col == 3) {
 			printf("\n");
 			col = 0;
@@ -569,6 +581,12 @@ static void print_nonzero(const char *title, struct json_object *obj)
 	}
 	if (col != 0)
 		printf("\n");
+	json_object_object_foreach(obj, k2, v2) {
+		if (!json_object_is_type(v2, json_type_object))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", title, k2);
+		print_section(sub, v2, true);
+	}
 }
 
 static void print_worker(struct json_object *w)
@@ -590,27 +608,6 @@ static void print_worker(struct json_object *w)
 		print_worker_port(json_object_array_get_idx(ports, i));
 }
 
-/* The relay's counters, then each smart host's. */
-static void print_relay(struct json_object *relay)
-{
-	struct json_object *hosts = jget(relay, "hosts");
-
-	print_nonzero("relay (all workers)", relay);
-	if (!json_object_is_type(hosts, json_type_object))
-		return;
-	json_object_object_foreach(hosts, name, h) {
-		char title[96];
-
-		struct json_object *addrs = jget(h, "addresses");
-
-		snprintf(title, sizeof(title), "relay to %s", name);
-		print_nonzero(title, h);
-		if (addrs != NULL)
-			printf("    addresses           %s\n",
-			       json_object_to_json_string_ext(addrs, JSON_C_TO_STRING_PLAIN));
-	}
-}
-
 static void print_stats(struct json_object *result)
 {
 	struct json_object *ports = jget(result, "ports");
@@ -619,12 +616,10 @@ static void print_stats(struct json_object *result)
 	print_uptime(result);
 	for (size_t i = 0; i < jlen(ports); i++)
 		print_port(json_object_array_get_idx(ports, i));
-	printf("\n");
-	print_nonzero("tcp (all workers)", jget(result, "tcp"));
-	print_nonzero("diag (all workers)", jget(result, "diag"));
-	print_nonzero("smtp (all workers)", jget(result, "smtp"));
-	print_nonzero("spool (all workers)", jget(result, "spool"));
-	print_relay(jget(result, "relay"));
+	printf("\n(all workers)\n");
+	json_object_object_foreach(result, key, val)
+		if (json_object_is_type(val, json_type_object))
+			print_section(key, val, false);
 	for (size_t i = 0; i < jlen(workers); i++)
 		print_worker(json_object_array_get_idx(workers, i));
 }

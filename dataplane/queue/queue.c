@@ -539,6 +539,29 @@ uint32_t queue_count(const struct queue *q)
 	return q->map.n;
 }
 
+const uint64_t queue_age_bound_s[QUEUE_AGE_BUCKETS] = {
+	60, 300, 3600, 6 * 3600, 24 * 3600,
+};
+
+void queue_depth(const struct queue *q, uint64_t now, struct queue_depth *d)
+{
+	memset(d, 0, sizeof(*d));
+	for (uint32_t i = 0; i < q->conf.max_entries; i++) {
+		const struct queue_info *e = &q->ent[i].info;
+		uint64_t age_s = now > e->arrival_us ? (now - e->arrival_us) / 1000000u : 0;
+		unsigned b = 0;
+
+		if (!q->ent[i].live)
+			continue;
+		if (e->state <= QUEUE_HELD)
+			d->state[e->state]++;
+		d->inflight += e->inflight;
+		while (b < QUEUE_AGE_BUCKETS && age_s >= queue_age_bound_s[b])
+			b++;
+		d->age[b]++;
+	}
+}
+
 const struct queue_stats *queue_stats(const struct queue *q)
 {
 	return &q->stats;

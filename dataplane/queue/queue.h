@@ -158,4 +158,16 @@ uint32_t queue_count(const struct queue *q);
 
 const struct queue_stats *queue_stats(const struct queue *q);
 
+/* Queued messages by state and by age (time since arrival). */
+#define QUEUE_AGE_BUCKETS 5
+extern const uint64_t queue_age_bound_s[QUEUE_AGE_BUCKETS];  /* 1m 5m 1h 6h 1d */
+struct queue_depth {
+	uint32_t state[QUEUE_HELD + 1];         /* by enum queue_state; [0] unused */
+	uint32_t inflight;                      /* handed to the relay now */
+	uint32_t age[QUEUE_AGE_BUCKETS + 1];    /* < bound[i]; the last: older */
+};
+
+/* Count every entry at NOW: O(max_entries), for the periodic snapshot. */
+void queue_depth(const struct queue *q, uint64_t now, struct queue_depth *d);
+
 #endif

@@ -99,6 +99,7 @@ void queue_port_publish(struct queue_port *p, const struct queue *q,
 	s->head.cmds_applied = p->applied;
 	s->head.cmds_failed = p->failed;
 	s->head.stats = *queue_stats(q);
+	queue_depth(q, now, &s->head.depth);
 	__atomic_store_n(&s->head.seq, seq + 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->cur, b, __ATOMIC_RELEASE);
 	p->next_publish_us = now + p->refresh_us;

@@ -41,6 +41,7 @@ struct queue_snap_head {
 	uint64_t cmds_applied;   /* commands that succeeded, so far */
 	uint64_t cmds_failed;    /* commands that did not (unknown ID, busy...) */
 	struct queue_stats stats;
+	struct queue_depth depth;  /* every entry, also past snap_max */
 };
 
 struct queue_snap;

@@ -115,6 +115,7 @@ struct spool {
 	struct io_uring ring;
 	unsigned inflight;    /* submitted or queued operations without a CQE */
 	uint64_t now;
+	uint64_t commit_start_us;  /* when the commit in flight started */
 	struct spool_qid_gen qid;
 	uint64_t reserve;     /* bytes of the last segment kept for outcome/done */
 

@@ -201,6 +201,23 @@ void spool_log_mark_done(struct spool *sp, uint64_t ud, int res)
 
 /* ---- group commit ------------------------------------------------------- */
 
+const uint64_t spool_commit_bound_us[SPOOL_COMMIT_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	1000000,
+};
+
+void spool_stats_commit(struct spool_stats *st, uint64_t us)
+{
+	unsigned b = 0;
+
+	while (b < SPOOL_COMMIT_BUCKETS && us > spool_commit_bound_us[b])
+		b++;
+	STATS_ADD(st->commit_us_hist[b], 1);
+	STATS_ADD(st->commit_us_sum, us);
+	if (us > st->commit_us_max)
+		STATS_SET(st->commit_us_max, us);
+}
+
 void spool_log_end(struct spool *sp, struct spool_msg *m)
 {
 	struct spool_group *g = &sp->grp[sp->ep];
@@ -236,6 +253,7 @@ static void group_finish(struct spool *sp, unsigned e)
 	sp->fsync_sent = false;
 	if (g.err == 0) {
 		STATS_ADD(sp->stats.commits, 1);
+		spool_stats_commit(&sp->stats, sp->now - sp->commit_start_us);
 		sp->durable_no = g.no + 1;
 		sp->reclaim_due = true;
 	}
@@ -333,6 +351,7 @@ static void commit_start(struct spool *sp)
 	spool_log_flush(sp);
 	g->no = sp->epoch_no++;
 	sp->committing = (int)sp->ep;
+	sp->commit_start_us = sp->now;
 	sp->ep ^= 1;
 }
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <rte_common.h>
 
+#define SPOOL_COMMIT_BUCKETS 12
+
 struct spool_stats {
 	uint64_t msgs_committed;   /* end callbacks with 0 */
 	uint64_t msgs_failed;      /* end callbacks with an error */
@@ -25,6 +27,17 @@ struct spool_stats {
 	uint64_t segs_free;        /* gauge */
 	uint64_t mem_bytes;        /* gauge: body bytes held in memory */
 	uint64_t disk_reads;       /* body reads served from the spool */
+	/* Group commit latency: from the commit's start (writes of the epoch
+	 * issued) to its fdatasyncs' completion, µs. */
+	uint64_t commit_us_sum;
+	uint64_t commit_us_max;    /* gauge */
+	uint64_t commit_us_hist[SPOOL_COMMIT_BUCKETS + 1];  /* <= bound[i]; the last: above */
 } __rte_cache_aligned;
+
+/* The histogram's bounds, µs: 100 250 500 1 ms 2.5 5 10 25 50 100 250 1 s. */
+extern const uint64_t spool_commit_bound_us[SPOOL_COMMIT_BUCKETS];
+
+/* Count one commit that took US (the worker only). */
+void spool_stats_commit(struct spool_stats *st, uint64_t us);
 
 #endif

@@ -138,6 +138,15 @@ sluiced_log_tail() {
 	tail -n "${1:-30}" "$SLUICED_LOG" | sed 's/^/#   /'
 }
 
+# lab_conf OUT CONTROL_LINE...: conf/lab.conf into OUT with the lines
+# added to its control section (after "socket"); append other sections.
+lab_conf() {
+	local out=$1 add= l
+	shift
+	for l in "$@"; do add+="\n  $l"; done
+	sed "s|^\(  socket = .*\)$|\1$add|" "$SL_ROOT/conf/lab.conf" >"$out"
+}
+
 ctl() { "$SLUICECTL" -s "$SL_SOCK" "$@"; }
 ctl_quiet() { ctl "$@" >/dev/null; }
 

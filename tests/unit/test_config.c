@@ -478,14 +478,14 @@ static void test_unknown_keys(void)
 		   "worker.idle_sleep",
 		   "unknown key (expected one of: idle_sleep_us)");
 	EXPECT_ERR("eal = [];\ncontrol = { socket = \"/x\"; path = \"/y\"; };", 2,
-		   "control.path", "unknown key (expected one of: socket, track_log)");
+		   "control.path", "unknown key (expected one of: socket, track_log, http)");
 	EXPECT_ERR(with_port1(NULL, NULL, NULL, "gatway = \"198.18.1.254\";"),
 		   L_EXTRA(1), "ports.[1].gatway",
 		   "unknown key (expected one of: name, device, address, gateway, "
 		   "rx_desc, tx_desc, impair)");
 	/* A typo is reported before the key it was meant to be is missed. */
 	EXPECT_ERR("eal = [];\ncontrol = { sockt = \"/x\"; };", 2, "control.sockt",
-		   "unknown key (expected one of: socket, track_log)");
+		   "unknown key (expected one of: socket, track_log, http)");
 }
 
 static void test_missing_keys(void)

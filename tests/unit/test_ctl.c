@@ -386,9 +386,8 @@ static void test_stats_relay(void)
 		CU_ASSERT_EQUAL(ju64(sums[i].host ? jget(hosts, sums[i].host)
 						  : jget(st, "relay"), sums[i].key), sums[i].want);
 	CU_ASSERT_EQUAL(json_object_object_length(hosts), 2);
-	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(jget(jget(hosts, "backup"), "addresses"),
-							      JSON_C_TO_STRING_PLAIN),
-			       "[\"198.18.1.2\",\"198.18.1.3\"]");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(jget(hosts, "backup"), "addresses")),
+			       "198.18.1.2 198.18.1.3");
 	CU_ASSERT_PTR_NULL(jget(jget(hosts, "primary"), "addresses"));
 	w1 = jidx(jget(st, "workers"), 1);
 	CU_ASSERT_EQUAL(ju64(jget(w1, "relay"), "attempts"), 2);

@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 	test_config_register();
 	test_net_register();
 	test_ctl_register();
+	test_prom_register();
+	test_http_register();
 	test_impair_register();
 	test_tcp_register();
 	test_tcp_support_register();

@@ -385,6 +385,49 @@ static void test_port(void)
 	queue_destroy(q);
 }
 
+/* Depth by state and age, also past the snapshot's bound, in its head. */
+static void test_depth(void)
+{
+	struct queue_conf c;
+	struct queue_port p;
+	struct queue_snap_head head;
+	struct queue_depth d;
+	struct spool_msg *m;
+	uint64_t qid, now = T0 + 2 * 3600 * SEC;
+	struct queue *q;
+
+	queue_conf_defaults(&c);
+	q = make(&c);
+	queue_depth(q, now, &d);
+	CU_ASSERT_EQUAL(d.state[QUEUE_ACTIVE] + d.state[QUEUE_DEFERRED] +
+			d.state[QUEUE_HELD] + d.inflight, 0);
+	CU_ASSERT_EQUAL(add(q, 1, 1, T0), 0);                       /* 2 h old */
+	CU_ASSERT_EQUAL(add(q, 2, 1, now - 30 * SEC), 0);           /* 30 s */
+	CU_ASSERT_EQUAL(add(q, 3, 1, now - 2 * MIN), 0);            /* 2 min */
+	CU_ASSERT_EQUAL(add(q, 4, 1, now - 2 * 86400 * SEC), 0);    /* 2 days */
+	CU_ASSERT_EQUAL(queue_hold(q, 3), 0);
+	CU_ASSERT_EQUAL(fail_attempt(q, 4, now), QUEUE_END_DEFERRED);
+	CU_ASSERT_EQUAL(queue_pop_due(q, now, &m, &qid), 1);        /* inflight */
+	queue_depth(q, now, &d);
+	CU_ASSERT_EQUAL(d.state[QUEUE_ACTIVE], 2);
+	CU_ASSERT_EQUAL(d.state[QUEUE_DEFERRED], 1);
+	CU_ASSERT_EQUAL(d.state[QUEUE_HELD], 1);
+	CU_ASSERT_EQUAL(d.inflight, 1);
+	CU_ASSERT_EQUAL(d.age[0], 1);      /* under 1 min */
+	CU_ASSERT_EQUAL(d.age[1], 1);      /* under 5 min */
+	CU_ASSERT_EQUAL(d.age[2], 0);      /* under 1 h */
+	CU_ASSERT_EQUAL(d.age[3], 1);      /* under 6 h */
+	CU_ASSERT_EQUAL(d.age[4], 0);      /* under 1 day */
+	CU_ASSERT_EQUAL(d.age[5], 1);      /* older */
+	CU_ASSERT_FATAL(queue_port_init(&p, 201, SOCKET_ID_ANY, 2, SEC) == 0);
+	queue_port_publish(&p, q, now);
+	CU_ASSERT_EQUAL(queue_port_read(&p, &head, NULL, 0), 0);
+	CU_ASSERT_EQUAL(head.n, 2);                                  /* snap_max */
+	CU_ASSERT_EQUAL(memcmp(&head.depth, &d, sizeof(d)), 0);     /* every entry */
+	queue_port_fini(&p);
+	queue_destroy(q);
+}
+
 struct churn {
 	struct queue *q;
 	struct queue_port *p;
@@ -470,4 +513,5 @@ void test_queue_register(void)
 	CU_add_test(s, "queue ID map", test_map);
 	CU_add_test(s, "command ring and snapshot", test_port);
 	CU_add_test(s, "snapshot read while republished", test_port_concurrent);
+	CU_add_test(s, "depth by state and age", test_depth);
 }

@@ -255,6 +255,7 @@ static void test_group_commit(void)
 	struct spool_conf c;
 	struct spool *sp;
 	struct ended e[20];
+	uint64_t hist;
 	int all = 0;
 
 	tmpdir(dir);
@@ -276,6 +277,10 @@ static void test_group_commit(void)
 	CU_ASSERT_EQUAL(spool_stats(sp)->commits, 1);
 	CU_ASSERT_EQUAL(spool_stats(sp)->msgs_committed, 20);
 	CU_ASSERT_EQUAL(spool_stats(sp)->commit_msgs_max, 20);
+	hist = 0;
+	for (unsigned b = 0; b <= SPOOL_COMMIT_BUCKETS; b++)
+		hist += spool_stats(sp)->commit_us_hist[b];
+	CU_ASSERT_EQUAL(hist, 1);                /* the commit's latency counted */
 	spool_close(sp);
 	rm_rf(dir);
 }
@@ -726,6 +731,25 @@ static void test_disk_full(void)
 	rmdir(dir);
 }
 
+/* Commit latency: the bucket of each bound holds what is <= it. */
+static void test_commit_histogram(void)
+{
+	struct spool_stats st;
+
+	memset(&st, 0, sizeof(st));
+	spool_stats_commit(&st, 50);
+	spool_stats_commit(&st, 100);
+	spool_stats_commit(&st, 101);
+	spool_stats_commit(&st, 1000000);
+	spool_stats_commit(&st, 1000001);
+	CU_ASSERT_EQUAL(st.commit_us_hist[0], 2);                     /* <= 100 */
+	CU_ASSERT_EQUAL(st.commit_us_hist[1], 1);                     /* <= 250 */
+	CU_ASSERT_EQUAL(st.commit_us_hist[SPOOL_COMMIT_BUCKETS - 1], 1);  /* <= 1 s */
+	CU_ASSERT_EQUAL(st.commit_us_hist[SPOOL_COMMIT_BUCKETS], 1);  /* above */
+	CU_ASSERT_EQUAL(st.commit_us_sum, 2000252);
+	CU_ASSERT_EQUAL(st.commit_us_max, 1000001);
+}
+
 void test_spool_register(void)
 {
 	CU_pSuite s = CU_add_suite("spool", NULL, NULL);
@@ -738,4 +762,5 @@ void test_spool_register(void)
 	CU_add_test(s, "finished segments are reclaimed", test_reclaim);
 	CU_add_test(s, "write error: 452 to its group only", test_write_error);
 	CU_add_test(s, "disk full: refuse, keep, resume", test_disk_full);
+	CU_add_test(s, "commit latency histogram", test_commit_histogram);
 }

@@ -68,6 +68,7 @@ bool tcp_cc_dupack(struct tcp_conn *c)
 	 * (recover is the next sequence number at the last loss event). */
 	if (seq_lt(c->snd_una, c->recover))
 		return false;
+	tcp_undo_start(c);
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->cwnd = c->ssthresh + TCP_DUPACK_THRESH * mss;
@@ -107,6 +108,7 @@ void tcp_cc_full_ack(struct tcp_conn *c)
  * that duplicate ACKs from before the timeout do not start a recovery. */
 void tcp_cc_timeout(struct tcp_conn *c)
 {
+	c->undo.armed = false;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->snd_mss;
 	c->bytes_acked = 0;
@@ -131,6 +133,7 @@ void tcp_cc_rexmit_lost(struct tcp_conn *c)
  * the reduction a fast recovery would have made. */
 void tcp_cc_tlp_loss(struct tcp_conn *c)
 {
+	c->undo.armed = false;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
 	c->bytes_acked = 0;
@@ -141,6 +144,7 @@ void tcp_cc_tlp_loss(struct tcp_conn *c)
  * inflation or deflation.  recover is RecoveryPoint. */
 void tcp_cc_sack_recovery(struct tcp_conn *c)
 {
+	tcp_undo_start(c);
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
 	c->bytes_acked = 0;

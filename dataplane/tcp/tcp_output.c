@@ -378,7 +378,11 @@ int tcp_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len)
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: never time a retransmission */
 	err = send_data(c, len, fin);
 	c->snd_nxt = seq_max(saved, c->snd_nxt);
-	return err < 0 ? err : (int)(len + fin);
+	if (err < 0)
+		return err;
+	if (c->flags & TF_IN_RECOVERY)
+		tcp_undo_rexmit(c, seq);
+	return (int)(len + fin);
 }
 
 /* After an RTO or a NewReno fast retransmit: the first unacknowledged

@@ -177,18 +177,24 @@ struct drop_plan {
 	bool all;           /* drop everything from this side */
 };
 
+/* The TCP payload length of an IPv4 frame. */
+static uint32_t payload_len(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	return rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
+}
+
 static bool drop_filter(void *arg, int side, const struct rte_mbuf *m)
 {
 	struct drop_plan *p = arg;
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
-	uint32_t plen = rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
 
 	if (side != p->side)
 		return false;
 	if (p->all)
 		return true;
-	if (plen == 0)
+	if (payload_len(m) == 0)
 		return false;
 	p->seen++;
 	for (int i = 0; i < 8 && p->nth[i]; i++)
@@ -531,6 +537,85 @@ static void test_tail_loss_probe_lost_acks(void)
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT(cli.conn->cwnd >= cwnd);
 	CU_ASSERT(cli.conn->snd_una == cli.conn->snd_max);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* --- reordering: RACK's window and the undo of spurious retransmissions ---- */
+
+/* Data segments (1-based, retransmissions counted) that the link holds
+ * back LATE µs longer than the others. */
+struct late_plan {
+	uint32_t nth[4];
+	uint32_t seen;
+	uint64_t late;
+};
+
+static bool srv_has(void *arg)
+{
+	return srv.rx_len >= *(const size_t *)arg;
+}
+
+static uint64_t late_delay(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct late_plan *p = arg;
+
+	if (side != 0 || payload_len(m) == 0)
+		return 0;
+	p->seen++;
+	for (int i = 0; i < 4 && p->nth[i]; i++)
+		if (p->nth[i] == p->seen)
+			return p->late;
+	return 0;
+}
+
+/* 20 ms round trips, 64 KiB windows, 500 segments from the client.
+ * Segment 15 arrives 5 ms late, behind the three after it: the connection
+ * has seen no reordering yet, so RFC 6675 resends it at the third DupAck
+ * and halves cwnd.  The original fills the hole, the retransmission draws
+ * a D-SACK: the reduction is undone (ssthresh back to infinity, slow start
+ * as before) and reordering is now known, with a window of two steps
+ * (min_RTT / 2 = 10 ms).  Segment 150 arrives 5 ms late: recovery waits
+ * the window, the hole fills within it, nothing is resent.  Segment 300 is
+ * lost: after the window, fast recovery repairs it, without a timeout, and
+ * no D-SACK undoes that reduction. */
+static void test_reordering_window_and_undo(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	struct late_plan late = {.nth = {15, 150}, .late = 5000};
+	struct drop_plan drop = {.side = 0, .nth = {300}};
+	size_t len = 500 * (1460 - 12), at_150 = 140 * (1460 - 12);
+	const struct tcp_conn *c;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	c = cli.conn;
+	h.delay = late_delay, h.delay_arg = &late;
+	h.filter = drop_filter, h.filter_arg = &drop;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	CU_ASSERT_FATAL(h_run_until(&h, 5 * SEC, srv_has, &at_150));
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->dsack_in, 1);
+	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
+	CU_ASSERT_EQUAL(c->ssthresh, UINT32_MAX);
+	CU_ASSERT_EQUAL(c->reo_mult, 2);
+	CU_ASSERT_EQUAL(st(0)->reord_waits, 0);
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(h.filtered, 1);
+	CU_ASSERT_EQUAL(st(0)->reord_waits, 2);
+	CU_ASSERT_EQUAL(st(0)->reord_saves, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 2);
+	CU_ASSERT_EQUAL(st(0)->rexmit_sack, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
+	CU_ASSERT(c->ssthresh < UINT32_MAX);
+	CU_ASSERT(c->snd_una == c->snd_max);
 	tcp_abort(cli.conn);
 	h_run(&h, SEC);
 	stop();
@@ -1320,6 +1405,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "tail loss probe: SACK recovery of the last two segments", test_tail_loss_probe);
 	CU_add_test(s, "tail loss probe repairs the lost last segment", test_tail_loss_probe_repairs);
 	CU_add_test(s, "tail loss probe after lost ACKs: D-SACK, no reduction", test_tail_loss_probe_lost_acks);
+	CU_add_test(s, "reordering: D-SACK undoes a spurious recovery, then RACK's window", test_reordering_window_and_undo);
 	CU_add_test(s, "4 MiB under 1% loss and 20 ms RTT, no timeout", test_bulk_lossy_long_rtt);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);

@@ -117,11 +117,11 @@ void tcp_cc_timeout(struct tcp_conn *c)
 	c->flags &= ~TF_IN_RECOVERY;
 }
 
-/* A retransmission was lost (tcp_sack_lost_rexmit): RFC 5681 §3.1 takes
- * that as a second indication of congestion, so cwnd and ssthresh are
- * lowered again, and recovery now lasts until what is outstanding is
- * acknowledged. */
-void tcp_cc_rexmit_lost(struct tcp_conn *c)
+/* In recovery, a second indication of congestion (RFC 5681 §3.1): a
+ * retransmission was lost (tcp_sack_lost_rexmit), or data sent after
+ * RecoveryPoint was.  cwnd and ssthresh are lowered again, and recovery
+ * now lasts until what is outstanding is acknowledged. */
+void tcp_cc_reduce_again(struct tcp_conn *c)
 {
 	c->ssthresh = RTE_MAX(c->cwnd / 2, 2u * c->snd_mss);
 	c->cwnd = c->ssthresh;

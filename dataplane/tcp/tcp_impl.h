@@ -251,7 +251,7 @@ void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_full_ack(struct tcp_conn *c);
 void tcp_cc_timeout(struct tcp_conn *c);
 void tcp_cc_sack_recovery(struct tcp_conn *c);
-void tcp_cc_rexmit_lost(struct tcp_conn *c);
+void tcp_cc_reduce_again(struct tcp_conn *c);
 void tcp_cc_tlp_loss(struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 

@@ -215,7 +215,7 @@ void tcp_sack_lost_rexmit(struct tcp_conn *c)
 	    !hole_from(c, c->snd_una, &s, &e))
 		return;
 	TCP_STAT(c->stack, rexmit_lost, 1);
-	tcp_cc_rexmit_lost(c);
+	tcp_cc_reduce_again(c);
 	if ((n = tcp_retransmit(c, s, e - s)) > 0) {
 		TCP_STAT(c->stack, rexmit_sack, 1);
 		tcp_sack_retransmitted(c, s, (uint32_t)n);

@@ -11,7 +11,8 @@
 #   4. two workers on af_packet qpairs=2: every outbound connection succeeds,
 #      and the redirect counters show the software fallback at work.
 # STREAM_BYTES (209715200) shortens step 3 for a quick run; STEPS ("1 2 3 4")
-# runs only the steps it lists, e.g. STEPS=3 for the impaired streams alone.
+# runs only the steps it lists, e.g. STEPS=3 for the impaired streams alone;
+# STREAM_IMPAIR replaces step 3's impairment spec (drivers/impair.h).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -92,7 +93,7 @@ fi
 
 # --- 3. 200 MiB each way under impairment ----------------------------------------
 if step 3; then
-imp='loss=1%,delay=10ms,reorder=5%,dup=1%'
+imp=${STREAM_IMPAIR:-loss=1%,delay=10ms,reorder=5%,dup=1%}
 conf=$(make_conf impaired 'tcp = { max_conns = 64; sndbuf = 1048576; rcvbuf = 1048576; };' \
 	"s|^\(    address = \"198.18.0.1/24\";\)|\1\n    impair = \"$imp,seed=11\";|; s|^\(    address = \"198.18.1.1/24\";\)|\1\n    impair = \"$imp,seed=12\";|")
 restart "$conf"

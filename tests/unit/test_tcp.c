@@ -362,7 +362,7 @@ static void test_cc_full_ack(void)
 	/* a lost retransmission lowers both a second time */
 	c.cwnd = 40000, c.ssthresh = 40000;
 	c.snd_max = c.snd_una + 60000;
-	tcp_cc_rexmit_lost(&c);
+	tcp_cc_reduce_again(&c);
 	CU_ASSERT_EQUAL(c.ssthresh, 20000);
 	CU_ASSERT_EQUAL(c.cwnd, 20000);
 	CU_ASSERT_EQUAL(c.recover, c.snd_max);
@@ -616,6 +616,63 @@ static void test_reordering_window_and_undo(void)
 	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
 	CU_ASSERT(c->ssthresh < UINT32_MAX);
 	CU_ASSERT(c->snd_una == c->snd_max);
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
+/* Data segments 20 and 30 of one window are lost, and so is the first
+ * segment sent after recovery began (at or past RecoveryPoint).  Recovery
+ * still runs (for 30) when that loss shows: it belongs to a later window
+ * and gets a reduction of its own (RFC 5681 §3.1) when recovery resends
+ * it — ssthresh halves again — not one reduction for both windows. */
+struct past_recover {
+	struct drop_plan first;
+	bool dropped;
+};
+
+static bool past_recover_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct past_recover *p = arg;
+	const struct tcp_conn *c = cli.conn;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	if (drop_filter(&p->first, side, m))
+		return true;
+	if (side != 0 || p->dropped || payload_len(m) == 0 || !(c->flags & TF_IN_RECOVERY) ||
+	    seq_lt(rte_be_to_cpu_32(th->sent_seq), c->recover))
+		return false;
+	p->dropped = true;
+	return true;
+}
+
+static void test_loss_after_recovery_point(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	struct past_recover plan = {.first = {.side = 0, .nth = {20, 30}}};
+	size_t len = 300 * (1460 - 12);
+	uint32_t ssthresh;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	h.filter = past_recover_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	while (!(cli.conn->flags & TF_IN_RECOVERY) && h.now < 5 * SEC)
+		h_run(&h, 1000);
+	ssthresh = cli.conn->ssthresh;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(h.filtered, 3);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_sack, 2);
+	CU_ASSERT_EQUAL(st(0)->loss_after_recover, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(cli.conn->ssthresh, ssthresh / 2);
 	tcp_abort(cli.conn);
 	h_run(&h, SEC);
 	stop();
@@ -1406,6 +1463,7 @@ void test_tcp_register(void)
 	CU_add_test(s, "tail loss probe repairs the lost last segment", test_tail_loss_probe_repairs);
 	CU_add_test(s, "tail loss probe after lost ACKs: D-SACK, no reduction", test_tail_loss_probe_lost_acks);
 	CU_add_test(s, "reordering: D-SACK undoes a spurious recovery, then RACK's window", test_reordering_window_and_undo);
+	CU_add_test(s, "a loss past RecoveryPoint is a second reduction", test_loss_after_recovery_point);
 	CU_add_test(s, "4 MiB under 1% loss and 20 ms RTT, no timeout", test_bulk_lossy_long_rtt);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);

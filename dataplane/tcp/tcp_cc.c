@@ -24,10 +24,15 @@ void tcp_cc_init(struct tcp_conn *c)
 /* RFC 5681 eq. 4 on the FlightSize the network held when we last sent:
  * ACKs taken in one burst (a whole window's, behind one RX poll) shrink
  * snd_max - snd_una before output can refill, so the ACK that detects a
- * loss would otherwise see only the bytes sent after the lost one. */
+ * loss would otherwise see only the bytes sent after the lost one.  Never
+ * more than cwnd: while DupAcks come in (and longer, in RACK's reordering
+ * window) what the peer SACKed leaves pipe and new data follows, so
+ * FlightSize, which counts SACKed bytes, grows past the window the
+ * network was given — halving that would be a milder response. */
 static uint32_t half_flight(const struct tcp_conn *c)
 {
-	uint32_t flight = RTE_MAX(tcp_flight(c), c->snd_max - c->una_at_send);
+	uint32_t flight = RTE_MIN(RTE_MAX(tcp_flight(c), c->snd_max - c->una_at_send),
+				  c->cwnd);
 
 	return RTE_MAX(flight / 2, 2u * c->snd_mss);
 }

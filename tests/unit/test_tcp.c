@@ -319,7 +319,8 @@ static void test_cc_byte_counting(void)
 }
 
 /* ssthresh halves the flight as it was when we last sent, not what is
- * left after a burst of ACKs processed before output could refill. */
+ * left after a burst of ACKs processed before output could refill, and
+ * not more than cwnd. */
 static void test_cc_flight_at_send(void)
 {
 	struct tcp_conn c = cc_conn();
@@ -336,11 +337,21 @@ static void test_cc_flight_at_send(void)
 	CU_ASSERT_EQUAL(c.cwnd, 53000);
 	/* with nothing acked since the last send it is FlightSize itself */
 	c = cc_conn();
+	c.cwnd = 40000;
 	c.snd_max = c.snd_una + 30000;
 	c.una_at_send = c.snd_una;
 	tcp_cc_sack_recovery(&c);
 	CU_ASSERT_EQUAL(c.ssthresh, 15000);
 	CU_ASSERT_EQUAL(c.cwnd, 15000);
+	/* ... but never more than cwnd: SACKed bytes left pipe and new data
+	 * followed, so FlightSize (which counts them) outgrew the window */
+	c = cc_conn();
+	c.cwnd = 20000;
+	c.snd_max = c.snd_una + 30000;
+	c.una_at_send = c.snd_una;
+	tcp_cc_sack_recovery(&c);
+	CU_ASSERT_EQUAL(c.ssthresh, 10000);
+	CU_ASSERT_EQUAL(c.cwnd, 10000);
 }
 
 /* A full ACK ends recovery: with SACK cwnd is ssthresh (pipe kept the

@@ -77,6 +77,14 @@ static void stop(void)
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
 }
 
+/* The client resets its connection, the stacks settle, all is freed. */
+static void abort_stop(void)
+{
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
 static bool both_closed(void *arg)
 {
 	(void)arg;
@@ -461,9 +469,7 @@ static void test_tail_loss_probe(void)
 	h_run(&h, SEC);
 	CU_ASSERT_FALSE(cli.conn->flags & (TF_TLP_OUT | TF_IN_RECOVERY));
 	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* The last data segment of the first flight is lost and so are the ACKs
@@ -509,9 +515,7 @@ static void test_tail_loss_probe_repairs(void)
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT(cli.conn->ssthresh < cwnd);
 	CU_ASSERT_FALSE(cli.conn->flags & TF_TLP_OUT);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* Only the ACKs of a window are lost: the probe draws a D-SACK, so no
@@ -548,9 +552,7 @@ static void test_tail_loss_probe_lost_acks(void)
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT(cli.conn->cwnd >= cwnd);
 	CU_ASSERT(cli.conn->snd_una == cli.conn->snd_max);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* --- reordering: RACK's window and the undo of spurious retransmissions ---- */
@@ -627,9 +629,7 @@ static void test_reordering_window_and_undo(void)
 	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
 	CU_ASSERT(c->ssthresh < UINT32_MAX);
 	CU_ASSERT(c->snd_una == c->snd_max);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* Data segments 20 and 30 of one window are lost, and so is the first
@@ -684,9 +684,7 @@ static void test_loss_after_recovery_point(void)
 	CU_ASSERT_EQUAL(st(0)->loss_after_recover, 1);
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT_EQUAL(cli.conn->ssthresh, ssthresh / 2);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* --- bulk one way under loss and delay ------------------------------------ */

@@ -24,10 +24,15 @@ void tcp_cc_init(struct tcp_conn *c)
 /* RFC 5681 eq. 4 on the FlightSize the network held when we last sent:
  * ACKs taken in one burst (a whole window's, behind one RX poll) shrink
  * snd_max - snd_una before output can refill, so the ACK that detects a
- * loss would otherwise see only the bytes sent after the lost one. */
+ * loss would otherwise see only the bytes sent after the lost one.  Never
+ * more than cwnd: while DupAcks come in (and longer, in RACK's reordering
+ * window) what the peer SACKed leaves pipe and new data follows, so
+ * FlightSize, which counts SACKed bytes, grows past the window the
+ * network was given — halving that would be a milder response. */
 static uint32_t half_flight(const struct tcp_conn *c)
 {
-	uint32_t flight = RTE_MAX(tcp_flight(c), c->snd_max - c->una_at_send);
+	uint32_t flight = RTE_MIN(RTE_MAX(tcp_flight(c), c->snd_max - c->una_at_send),
+				  c->cwnd);
 
 	return RTE_MAX(flight / 2, 2u * c->snd_mss);
 }
@@ -68,6 +73,7 @@ bool tcp_cc_dupack(struct tcp_conn *c)
 	 * (recover is the next sequence number at the last loss event). */
 	if (seq_lt(c->snd_una, c->recover))
 		return false;
+	tcp_undo_start(c);
 	c->ssthresh = half_flight(c);
 	c->recover = c->snd_max;
 	c->cwnd = c->ssthresh + TCP_DUPACK_THRESH * mss;
@@ -107,6 +113,7 @@ void tcp_cc_full_ack(struct tcp_conn *c)
  * that duplicate ACKs from before the timeout do not start a recovery. */
 void tcp_cc_timeout(struct tcp_conn *c)
 {
+	c->undo.armed = false;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->snd_mss;
 	c->bytes_acked = 0;
@@ -115,11 +122,11 @@ void tcp_cc_timeout(struct tcp_conn *c)
 	c->flags &= ~TF_IN_RECOVERY;
 }
 
-/* A retransmission was lost (tcp_sack_lost_rexmit): RFC 5681 §3.1 takes
- * that as a second indication of congestion, so cwnd and ssthresh are
- * lowered again, and recovery now lasts until what is outstanding is
- * acknowledged. */
-void tcp_cc_rexmit_lost(struct tcp_conn *c)
+/* In recovery, a second indication of congestion (RFC 5681 §3.1): a
+ * retransmission was lost (tcp_sack_lost_rexmit), or data sent after
+ * RecoveryPoint was.  cwnd and ssthresh are lowered again, and recovery
+ * now lasts until what is outstanding is acknowledged. */
+void tcp_cc_reduce_again(struct tcp_conn *c)
 {
 	c->ssthresh = RTE_MAX(c->cwnd / 2, 2u * c->snd_mss);
 	c->cwnd = c->ssthresh;
@@ -131,6 +138,7 @@ void tcp_cc_rexmit_lost(struct tcp_conn *c)
  * the reduction a fast recovery would have made. */
 void tcp_cc_tlp_loss(struct tcp_conn *c)
 {
+	c->undo.armed = false;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
 	c->bytes_acked = 0;
@@ -141,6 +149,7 @@ void tcp_cc_tlp_loss(struct tcp_conn *c)
  * inflation or deflation.  recover is RecoveryPoint. */
 void tcp_cc_sack_recovery(struct tcp_conn *c)
 {
+	tcp_undo_start(c);
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
 	c->bytes_acked = 0;

@@ -43,6 +43,7 @@ enum tcp_tmr {
 	TMR_KEEPALIVE,
 	TMR_LINGER,     /* SYN_RCVD and orphaned FIN_WAIT_2 lifetimes */
 	TMR_PTO,        /* tail loss probe (RFC 8985 §7) */
+	TMR_REO,        /* the reordering window ends (RFC 8985 §6.3) */
 	TMR_N
 };
 
@@ -75,6 +76,18 @@ struct tcp_scoreboard {
 	uint32_t rxt_seq;        /* the first hole, known retransmitted ... */
 	uint32_t rxt_mark;       /* ... before everything from here was sent */
 	bool rxt_known;
+};
+
+#define TCP_UNDO_SEGS 8         /* retransmissions an episode can undo */
+
+/* What proves a loss response spurious and takes it back (tcp_reorder.c):
+ * cwnd and ssthresh before the episode, and the retransmissions that no
+ * D-SACK has shown unneeded yet. */
+struct tcp_undo {
+	uint32_t cwnd, ssthresh;
+	uint32_t seq[TCP_UNDO_SEGS];
+	uint8_t n;
+	bool armed;              /* false: nothing to undo, or too much */
 };
 
 struct tcp_key {
@@ -118,6 +131,7 @@ struct tcp_conn {
 
 	/* RTT and RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t min_rtt_us;
 	uint32_t rtt_seq;
 	uint64_t rtt_start;
 	uint8_t backoff;         /* RTO doublings (also SYN retries) */
@@ -130,6 +144,13 @@ struct tcp_conn {
 	uint32_t tlp_seq, tlp_end;  /* the outstanding tail loss probe */
 	uint8_t dupacks;
 	struct tcp_scoreboard sb;  /* RFC 6675 loss recovery, when sack_ok */
+
+	/* reordering (RFC 8985 §6.2) and undo (RFC 3708) */
+	uint64_t reo_start;      /* µs: the first SACK above the hole at snd_una */
+	uint32_t reo_round;      /* no wider window until snd_una passes this */
+	uint8_t reo_mult;        /* window in min_rtt/4 steps; 0: none seen */
+	uint8_t reo_persist;     /* recoveries left before reo_mult is 1 again */
+	struct tcp_undo undo;
 
 	uint64_t last_rx;        /* µs: for keepalive */
 	uint64_t deadline[TMR_N];
@@ -230,12 +251,14 @@ void tcp_cc_partial_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_full_ack(struct tcp_conn *c);
 void tcp_cc_timeout(struct tcp_conn *c);
 void tcp_cc_sack_recovery(struct tcp_conn *c);
-void tcp_cc_rexmit_lost(struct tcp_conn *c);
+void tcp_cc_reduce_again(struct tcp_conn *c);
 void tcp_cc_tlp_loss(struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 
 /* tcp_sack.c */
 uint32_t tcp_sack_update(struct tcp_conn *c, const struct tcp_opts *o);
+bool tcp_sack_dsack(uint32_t ack, const struct tcp_opts *o, uint32_t *s, uint32_t *e);
+void tcp_sack_recover(struct tcp_conn *c);
 void tcp_sack_clear(struct tcp_conn *c);
 void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh);
 uint32_t tcp_sack_pipe(const struct tcp_conn *c);
@@ -249,6 +272,14 @@ void tcp_tlp_arm(struct tcp_conn *c);
 void tcp_tlp_fire(struct tcp_conn *c);
 void tcp_tlp_ack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o,
 		 bool advanced);
+
+/* tcp_reorder.c */
+void tcp_reo_acked(struct tcp_conn *c, uint32_t old_una);
+bool tcp_reo_wait(struct tcp_conn *c);
+void tcp_reo_fire(struct tcp_conn *c);
+void tcp_undo_start(struct tcp_conn *c);
+void tcp_undo_rexmit(struct tcp_conn *c, uint32_t seq);
+void tcp_undo_dsack(struct tcp_conn *c, uint32_t ack, const struct tcp_opts *o);
 
 /* tcp_listen.c */
 void tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,

@@ -338,6 +338,7 @@ static void ack_new_data(struct tcp_conn *c, uint32_t ack, const struct tcp_opts
 	uint32_t bytes = seq_gt(ack, c->snd_base) ? RTE_MIN(ack - c->snd_base, c->snd.len) : 0;
 	uint32_t fresh;
 
+	tcp_reo_acked(c, c->snd_una);
 	rtt_from_ack(c, ack, o);
 	tcp_ring_consume(&c->snd, bytes);
 	c->snd_base += bytes;
@@ -431,6 +432,7 @@ static bool ack_input(struct tcp_conn *c, const struct rte_tcp_hdr *th,
 	bool advanced = seq_gt(ack, c->snd_una);
 
 	update_window(c, seq, ack, th);
+	tcp_undo_dsack(c, ack, o);
 	if (advanced)
 		ack_new_data(c, ack, o);
 	else

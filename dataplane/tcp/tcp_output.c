@@ -318,7 +318,10 @@ static bool send_new(struct tcp_conn *c, uint32_t room)
 }
 
 /* RFC 6675 §5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg names —
- * a lost hole, else new data, else a hole not yet known lost. */
+ * a lost hole, else new data, else a hole not yet known lost.  A lost hole
+ * at or past RecoveryPoint was sent after the reduction: a later window
+ * lost data, which RFC 5681 §3.1 answers with a reduction of its own
+ * (Linux enters recovery again when the first one ends). */
 static void output_sack_recovery(struct tcp_conn *c)
 {
 	uint32_t seq, len;
@@ -334,6 +337,9 @@ static void output_sack_recovery(struct tcp_conn *c)
 				continue;
 			if (!tcp_sack_next_hole(c, false, &seq, &len))
 				break;
+		} else if (seq_geq(seq, c->recover)) {
+			TCP_STAT(c->stack, loss_after_recover, 1);
+			tcp_cc_reduce_again(c);
 		}
 		if ((n = tcp_retransmit(c, seq, len)) <= 0)
 			break;
@@ -378,7 +384,11 @@ int tcp_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len)
 	c->flags &= ~TF_RTT_TIMING;      /* Karn: never time a retransmission */
 	err = send_data(c, len, fin);
 	c->snd_nxt = seq_max(saved, c->snd_nxt);
-	return err < 0 ? err : (int)(len + fin);
+	if (err < 0)
+		return err;
+	if (c->flags & TF_IN_RECOVERY)
+		tcp_undo_rexmit(c, seq);
+	return (int)(len + fin);
 }
 
 /* After an RTO or a NewReno fast retransmit: the first unacknowledged

@@ -75,6 +75,18 @@ uint32_t tcp_sack_update(struct tcp_conn *c, const struct tcp_opts *o)
 	return fresh;
 }
 
+/* The ACK's D-SACK block (RFC 2883 §4: the first block, below the
+ * cumulative ACK or inside the second block), as [*s, *e). */
+bool tcp_sack_dsack(uint32_t ack, const struct tcp_opts *o, uint32_t *s, uint32_t *e)
+{
+	if (o->nsack == 0)
+		return false;
+	*s = o->sack[0].start, *e = o->sack[0].end;
+	return seq_lt(*s, *e) &&
+	       (seq_leq(*e, ack) ||
+		(o->nsack > 1 && seq_geq(*s, o->sack[1].start) && seq_leq(*e, o->sack[1].end)));
+}
+
 void tcp_sack_clear(struct tcp_conn *c)
 {
 	c->sb.n = 0;
@@ -203,7 +215,7 @@ void tcp_sack_lost_rexmit(struct tcp_conn *c)
 	    !hole_from(c, c->snd_una, &s, &e))
 		return;
 	TCP_STAT(c->stack, rexmit_lost, 1);
-	tcp_cc_rexmit_lost(c);
+	tcp_cc_reduce_again(c);
 	if ((n = tcp_retransmit(c, s, e - s)) > 0) {
 		TCP_STAT(c->stack, rexmit_sack, 1);
 		tcp_sack_retransmitted(c, s, (uint32_t)n);
@@ -224,33 +236,47 @@ static bool probe_delivered(const struct tcp_conn *c)
 	return false;
 }
 
-/* RFC 6675 §5: an ACK that SACKs FRESH new bytes is a DupAck.  Outside
- * recovery the DupThresh-th, or a first hole that IsLost already (or
- * below a delivered tail loss probe), starts
- * loss recovery (not for losses of a window already recovered or timed
- * out, as RFC 6582 guards with recover): the first hole is retransmitted
- * at once and the rest follows from tcp_output().  Short of that, the
- * DupAck lets tcp_output() send new data while pipe is below cwnd. */
-void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh)
+/* Loss recovery starts (RFC 6675 §5 step 4): the first hole is
+ * retransmitted at once and the rest follows from tcp_output(). */
+void tcp_sack_recover(struct tcp_conn *c)
 {
 	uint32_t s, e;
 	int n;
 
-	if (fresh == 0 || (c->flags & TF_IN_RECOVERY))
-		return;
-	TCP_STAT(c->stack, dup_acks, 1);
-	c->sb.high_rxt = c->snd_una;
-	c->sb.rxt_known = false;
-	if ((++c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una) &&
-	     !probe_delivered(c)) ||
-	    seq_lt(c->snd_una, c->recover)) {
-		tcp_conn_mark_output(c);        /* limited transmit, by pipe */
-		return;
-	}
+	tcp_conn_disarm(c, TMR_REO);
 	tcp_cc_sack_recovery(c);
 	if (hole_from(c, c->snd_una, &s, &e) && (n = tcp_retransmit(c, s, e - s)) > 0) {
 		TCP_STAT(c->stack, rexmit_fast, 1);
 		tcp_sack_retransmitted(c, s, (uint32_t)n);
 	}
 	tcp_conn_mark_output(c);
+}
+
+/* RFC 6675 §5: an ACK that SACKs FRESH new bytes is a DupAck.  Outside
+ * recovery the DupThresh-th, or a first hole that IsLost already (or
+ * below a delivered tail loss probe), starts loss recovery — not for
+ * losses of a window already recovered or timed out, as RFC 6582 guards
+ * with recover, and, once the connection has seen reordering, only after
+ * the reordering window (tcp_reorder.c).  Short of that, the DupAck lets
+ * tcp_output() send new data while pipe is below cwnd. */
+void tcp_sack_dupack(struct tcp_conn *c, uint32_t fresh)
+{
+	bool probe;
+
+	if (fresh == 0 || (c->flags & TF_IN_RECOVERY))
+		return;
+	TCP_STAT(c->stack, dup_acks, 1);
+	c->sb.high_rxt = c->snd_una;
+	c->sb.rxt_known = false;
+	if (c->dupacks == 0)
+		c->reo_start = c->stack->now;
+	if (c->dupacks < UINT8_MAX)
+		c->dupacks++;
+	probe = probe_delivered(c);
+	if ((c->dupacks < TCP_DUPACK_THRESH && !hole_lost(c, c->snd_una) && !probe) ||
+	    seq_lt(c->snd_una, c->recover) || (!probe && tcp_reo_wait(c))) {
+		tcp_conn_mark_output(c);        /* limited transmit, by pipe */
+		return;
+	}
+	tcp_sack_recover(c);
 }

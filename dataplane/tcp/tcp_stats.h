@@ -24,7 +24,9 @@
 	X(syn_cookies_sent)   X(syn_cookies_ok)     X(syn_cookies_bad)             \
 	X(syn_rcvd_timeouts)  X(time_wait_reused)   X(time_wait_expired)           \
 	X(time_wait_evicted)  X(no_mbuf)            X(no_port)                     \
-	X(rexmit_lost)        X(tlp_probes)         X(tlp_losses)
+	X(rexmit_lost)        X(tlp_probes)         X(tlp_losses)                  \
+	X(dsack_in)           X(reord_seen)         X(reord_waits)                 \
+	X(reord_saves)        X(undo_dsack)         X(loss_after_recover)
 
 struct tcp_stats {
 #define TCP_STATS_FIELD(name) uint64_t name;

@@ -27,6 +27,7 @@ void tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
 		c->rttvar_us = (3 * c->rttvar_us + err) / 4;
 		c->srtt_us = RTE_MAX((7 * c->srtt_us + r) / 8, 1u);
 	}
+	c->min_rtt_us = c->min_rtt_us == 0 ? RTE_MAX(r, 1u) : RTE_MIN(c->min_rtt_us, r);
 	uint64_t rto = (uint64_t)c->srtt_us + RTE_MAX(TCP_RTT_G_US, 4 * c->rttvar_us);
 
 	c->rto_us = (uint32_t)RTE_MIN(RTE_MAX(rto, (uint64_t)k->rto_min_us),
@@ -93,6 +94,7 @@ static void rto_fire(struct tcp_conn *c)
 	TCP_STAT(s, rexmit_rto, 1);
 	c->flags &= (uint16_t)~TF_TLP_OUT;
 	tcp_conn_disarm(c, TMR_PTO);
+	tcp_conn_disarm(c, TMR_REO);
 	tcp_cc_timeout(c);
 	tcp_sack_clear(c);                     /* RFC 6675 §5.1 */
 	c->snd_nxt = c->snd_una;               /* go back: resend from the hole */
@@ -158,6 +160,9 @@ static void fire_due(struct tcp_conn *c, enum tcp_tmr t)
 		break;
 	case TMR_PTO:
 		tcp_tlp_fire(c);
+		break;
+	case TMR_REO:
+		tcp_reo_fire(c);
 		break;
 	default:
 		break;

@@ -64,20 +64,14 @@ void tcp_tlp_fire(struct tcp_conn *c)
 	tcp_rto_restart(c);
 }
 
-/* A D-SACK (RFC 2883: the first block below the cumulative ACK, or inside
- * the second) for any of the probe's octets: it was not needed. */
+/* A D-SACK for any of the probe's octets: it was not needed. */
 static bool dsack_for_probe(const struct tcp_conn *c, uint32_t ack,
 			    const struct tcp_opts *o)
 {
 	uint32_t s, e;
 
-	if (o->nsack == 0)
-		return false;
-	s = o->sack[0].start, e = o->sack[0].end;
-	if (!seq_leq(e, ack) &&
-	    !(o->nsack > 1 && seq_geq(s, o->sack[1].start) && seq_leq(e, o->sack[1].end)))
-		return false;
-	return seq_lt(s, c->tlp_end) && seq_gt(e, c->tlp_seq);
+	return tcp_sack_dsack(ack, o, &s, &e) && seq_lt(s, c->tlp_end) &&
+	       seq_gt(e, c->tlp_seq);
 }
 
 /* RFC 8985 §7.4, on each ACK for new data (ADVANCED) or pure ACK while a

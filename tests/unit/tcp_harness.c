@@ -17,6 +17,7 @@
 static void out_side(struct harness *h, int side, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint64_t late;
 
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -25,11 +26,13 @@ static void out_side(struct harness *h, int side, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	late = h->delay != NULL ? h->delay(h->delay_arg, side, m) : 0;
 	if (rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN) == NULL) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memlink_send(h->link, side, &m, 1, h->now);   /* owns it, even when lost */
+	/* sent LATE µs from now: the link holds it that much longer */
+	memlink_send(h->link, side, &m, 1, h->now + late);   /* owns it, even when lost */
 }
 
 static void out_a(void *arg, struct rte_mbuf *m, uint64_t now)

@@ -19,6 +19,9 @@
 
 /* Drop a frame leaving SIDE?  (Targeted losses on top of the impairment.) */
 typedef bool (*h_filter_fn)(void *arg, int side, const struct rte_mbuf *m);
+/* How much longer than the link's delay a frame leaving SIDE takes, in µs
+ * (targeted reordering). */
+typedef uint64_t (*h_delay_fn)(void *arg, int side, const struct rte_mbuf *m);
 
 struct h_app {
 	struct tcp_conn *conn;
@@ -45,6 +48,8 @@ struct harness {
 	uint64_t now;
 	h_filter_fn filter;
 	void *filter_arg;
+	h_delay_fn delay;
+	void *delay_arg;
 	uint64_t filtered;
 };
 

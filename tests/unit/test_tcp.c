@@ -77,6 +77,14 @@ static void stop(void)
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
 }
 
+/* The client resets its connection, the stacks settle, all is freed. */
+static void abort_stop(void)
+{
+	tcp_abort(cli.conn);
+	h_run(&h, SEC);
+	stop();
+}
+
 static bool both_closed(void *arg)
 {
 	(void)arg;
@@ -177,18 +185,24 @@ struct drop_plan {
 	bool all;           /* drop everything from this side */
 };
 
+/* The TCP payload length of an IPv4 frame. */
+static uint32_t payload_len(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	return rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
+}
+
 static bool drop_filter(void *arg, int side, const struct rte_mbuf *m)
 {
 	struct drop_plan *p = arg;
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
-	uint32_t plen = rte_pktmbuf_pkt_len(m) - sizeof(*ip) - (th->data_off >> 4) * 4;
 
 	if (side != p->side)
 		return false;
 	if (p->all)
 		return true;
-	if (plen == 0)
+	if (payload_len(m) == 0)
 		return false;
 	p->seen++;
 	for (int i = 0; i < 8 && p->nth[i]; i++)
@@ -313,7 +327,8 @@ static void test_cc_byte_counting(void)
 }
 
 /* ssthresh halves the flight as it was when we last sent, not what is
- * left after a burst of ACKs processed before output could refill. */
+ * left after a burst of ACKs processed before output could refill, and
+ * not more than cwnd. */
 static void test_cc_flight_at_send(void)
 {
 	struct tcp_conn c = cc_conn();
@@ -330,11 +345,21 @@ static void test_cc_flight_at_send(void)
 	CU_ASSERT_EQUAL(c.cwnd, 53000);
 	/* with nothing acked since the last send it is FlightSize itself */
 	c = cc_conn();
+	c.cwnd = 40000;
 	c.snd_max = c.snd_una + 30000;
 	c.una_at_send = c.snd_una;
 	tcp_cc_sack_recovery(&c);
 	CU_ASSERT_EQUAL(c.ssthresh, 15000);
 	CU_ASSERT_EQUAL(c.cwnd, 15000);
+	/* ... but never more than cwnd: SACKed bytes left pipe and new data
+	 * followed, so FlightSize (which counts them) outgrew the window */
+	c = cc_conn();
+	c.cwnd = 20000;
+	c.snd_max = c.snd_una + 30000;
+	c.una_at_send = c.snd_una;
+	tcp_cc_sack_recovery(&c);
+	CU_ASSERT_EQUAL(c.ssthresh, 10000);
+	CU_ASSERT_EQUAL(c.cwnd, 10000);
 }
 
 /* A full ACK ends recovery: with SACK cwnd is ssthresh (pipe kept the
@@ -356,7 +381,7 @@ static void test_cc_full_ack(void)
 	/* a lost retransmission lowers both a second time */
 	c.cwnd = 40000, c.ssthresh = 40000;
 	c.snd_max = c.snd_una + 60000;
-	tcp_cc_rexmit_lost(&c);
+	tcp_cc_reduce_again(&c);
 	CU_ASSERT_EQUAL(c.ssthresh, 20000);
 	CU_ASSERT_EQUAL(c.cwnd, 20000);
 	CU_ASSERT_EQUAL(c.recover, c.snd_max);
@@ -444,9 +469,7 @@ static void test_tail_loss_probe(void)
 	h_run(&h, SEC);
 	CU_ASSERT_FALSE(cli.conn->flags & (TF_TLP_OUT | TF_IN_RECOVERY));
 	CU_ASSERT_EQUAL(st(0)->tlp_probes, 1);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* The last data segment of the first flight is lost and so are the ACKs
@@ -492,9 +515,7 @@ static void test_tail_loss_probe_repairs(void)
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT(cli.conn->ssthresh < cwnd);
 	CU_ASSERT_FALSE(cli.conn->flags & TF_TLP_OUT);
-	tcp_abort(cli.conn);
-	h_run(&h, SEC);
-	stop();
+	abort_stop();
 }
 
 /* Only the ACKs of a window are lost: the probe draws a D-SACK, so no
@@ -531,9 +552,139 @@ static void test_tail_loss_probe_lost_acks(void)
 	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
 	CU_ASSERT(cli.conn->cwnd >= cwnd);
 	CU_ASSERT(cli.conn->snd_una == cli.conn->snd_max);
-	tcp_abort(cli.conn);
+	abort_stop();
+}
+
+/* --- reordering: RACK's window and the undo of spurious retransmissions ---- */
+
+/* Data segments (1-based, retransmissions counted) that the link holds
+ * back LATE µs longer than the others. */
+struct late_plan {
+	uint32_t nth[4];
+	uint32_t seen;
+	uint64_t late;
+};
+
+static bool srv_has(void *arg)
+{
+	return srv.rx_len >= *(const size_t *)arg;
+}
+
+static uint64_t late_delay(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct late_plan *p = arg;
+
+	if (side != 0 || payload_len(m) == 0)
+		return 0;
+	p->seen++;
+	for (int i = 0; i < 4 && p->nth[i]; i++)
+		if (p->nth[i] == p->seen)
+			return p->late;
+	return 0;
+}
+
+/* 20 ms round trips, 64 KiB windows, 500 segments from the client.
+ * Segment 15 arrives 5 ms late, behind the three after it: the connection
+ * has seen no reordering yet, so RFC 6675 resends it at the third DupAck
+ * and halves cwnd.  The original fills the hole, the retransmission draws
+ * a D-SACK: the reduction is undone (ssthresh back to infinity, slow start
+ * as before) and reordering is now known, with a window of two steps
+ * (min_RTT / 2 = 10 ms).  Segment 150 arrives 5 ms late: recovery waits
+ * the window, the hole fills within it, nothing is resent.  Segment 300 is
+ * lost: after the window, fast recovery repairs it, without a timeout, and
+ * no D-SACK undoes that reduction. */
+static void test_reordering_window_and_undo(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	struct late_plan late = {.nth = {15, 150}, .late = 5000};
+	struct drop_plan drop = {.side = 0, .nth = {300}};
+	size_t len = 500 * (1460 - 12), at_150 = 140 * (1460 - 12);
+	const struct tcp_conn *c;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	c = cli.conn;
+	h.delay = late_delay, h.delay_arg = &late;
+	h.filter = drop_filter, h.filter_arg = &drop;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	CU_ASSERT_FATAL(h_run_until(&h, 5 * SEC, srv_has, &at_150));
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->dsack_in, 1);
+	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
+	CU_ASSERT_EQUAL(c->ssthresh, UINT32_MAX);
+	CU_ASSERT_EQUAL(c->reo_mult, 2);
+	CU_ASSERT_EQUAL(st(0)->reord_waits, 0);
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
 	h_run(&h, SEC);
-	stop();
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(h.filtered, 1);
+	CU_ASSERT_EQUAL(st(0)->reord_waits, 2);
+	CU_ASSERT_EQUAL(st(0)->reord_saves, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 2);
+	CU_ASSERT_EQUAL(st(0)->rexmit_sack, 0);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(st(0)->undo_dsack, 1);
+	CU_ASSERT(c->ssthresh < UINT32_MAX);
+	CU_ASSERT(c->snd_una == c->snd_max);
+	abort_stop();
+}
+
+/* Data segments 20 and 30 of one window are lost, and so is the first
+ * segment sent after recovery began (at or past RecoveryPoint).  Recovery
+ * still runs (for 30) when that loss shows: it belongs to a later window
+ * and gets a reduction of its own (RFC 5681 §3.1) when recovery resends
+ * it — ssthresh halves again — not one reduction for both windows. */
+struct past_recover {
+	struct drop_plan first;
+	bool dropped;
+};
+
+static bool past_recover_filter(void *arg, int side, const struct rte_mbuf *m)
+{
+	struct past_recover *p = arg;
+	const struct tcp_conn *c = cli.conn;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_tcp_hdr *th = (const void *)(ip + 1);
+
+	if (drop_filter(&p->first, side, m))
+		return true;
+	if (side != 0 || p->dropped || payload_len(m) == 0 || !(c->flags & TF_IN_RECOVERY) ||
+	    seq_lt(rte_be_to_cpu_32(th->sent_seq), c->recover))
+		return false;
+	p->dropped = true;
+	return true;
+}
+
+static void test_loss_after_recovery_point(void)
+{
+	struct tcp_stack_conf conf = base_conf();
+	struct impair_conf imp = {.delay_us = 10000};
+	struct past_recover plan = {.first = {.side = 0, .nth = {20, 30}}};
+	size_t len = 300 * (1460 - 12);
+	uint32_t ssthresh;
+
+	start(&conf, &imp, &imp);
+	h_connect(&h, 0, PORT, &cli);
+	CU_ASSERT_FATAL(h_run_until(&h, SEC, connected, NULL));
+	h.filter = past_recover_filter, h.filter_arg = &plan;
+	cli.tx = pattern, cli.tx_len = len;
+	h_app_pump(&cli);
+	while (!(cli.conn->flags & TF_IN_RECOVERY) && h.now < 5 * SEC)
+		h_run(&h, 1000);
+	ssthresh = cli.conn->ssthresh;
+	CU_ASSERT(h_run_until(&h, 5 * SEC, srv_got, &len));
+	h_run(&h, SEC);
+	CU_ASSERT(memcmp(srv.rx, pattern, len) == 0);
+	CU_ASSERT_EQUAL(h.filtered, 3);
+	CU_ASSERT_EQUAL(st(0)->rexmit_fast, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_sack, 2);
+	CU_ASSERT_EQUAL(st(0)->loss_after_recover, 1);
+	CU_ASSERT_EQUAL(st(0)->rexmit_rto, 0);
+	CU_ASSERT_EQUAL(cli.conn->ssthresh, ssthresh / 2);
+	abort_stop();
 }
 
 /* --- bulk one way under loss and delay ------------------------------------ */
@@ -1320,6 +1471,8 @@ void test_tcp_register(void)
 	CU_add_test(s, "tail loss probe: SACK recovery of the last two segments", test_tail_loss_probe);
 	CU_add_test(s, "tail loss probe repairs the lost last segment", test_tail_loss_probe_repairs);
 	CU_add_test(s, "tail loss probe after lost ACKs: D-SACK, no reduction", test_tail_loss_probe_lost_acks);
+	CU_add_test(s, "reordering: D-SACK undoes a spurious recovery, then RACK's window", test_reordering_window_and_undo);
+	CU_add_test(s, "a loss past RecoveryPoint is a second reduction", test_loss_after_recovery_point);
 	CU_add_test(s, "4 MiB under 1% loss and 20 ms RTT, no timeout", test_bulk_lossy_long_rtt);
 	CU_add_test(s, "RTO backoff and give-up", test_rto_backoff_give_up);
 	CU_add_test(s, "zero window and persist", test_zero_window_persist);

@@ -93,10 +93,10 @@ fi
 
 # --- 3. 200 MiB each way under impairment ----------------------------------------
 if step 3; then
-# reorder=5% with no reorder_delay (or jitter) holds nothing back: the
-# frames keep their order (drivers/impair.h); add reorder_delay=3ms for real
-# reordering.
-imp=${STREAM_IMPAIR:-loss=1%,delay=10ms,reorder=5%,dup=1%}
+# reorder=5% holds one frame in twenty back 3 ms (reorder_delay), so the
+# frames sent after it overtake it: real reordering (drivers/impair.h; with
+# neither reorder_delay nor jitter nothing would be held back).
+imp=${STREAM_IMPAIR:-loss=1%,delay=10ms,reorder=5%,reorder_delay=3ms,dup=1%}
 conf=$(make_conf impaired 'tcp = { max_conns = 64; sndbuf = 1048576; rcvbuf = 1048576; };' \
 	"s|^\(    address = \"198.18.0.1/24\";\)|\1\n    impair = \"$imp,seed=11\";|; s|^\(    address = \"198.18.1.1/24\";\)|\1\n    impair = \"$imp,seed=12\";|")
 restart "$conf"

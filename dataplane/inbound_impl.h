@@ -15,6 +15,7 @@
 
 struct inbound_session {
 	struct inbound *in;
+	struct snap *snap;          /* held: the config it was accepted under */
 	struct inbound_session *prev, *next;   /* in->first list */
 	struct tcp_conn *tcp;       /* NULL once TCP reported CLOSED */
 	struct tls_conn *tls;       /* after STARTTLS */

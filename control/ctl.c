@@ -172,6 +172,8 @@ static struct json_object *status_json(const struct ctl_ctx *ctx)
 	    put(obj, "workers_alive", json_object_new_uint64(workers_alive(ctx))) ||
 	    put(obj, "snapshot_version", json_object_new_uint64(snap ? snap->version : 0)) ||
 	    put(obj, "snapshot_loaded", json_object_new_int64(snap ? snap->loaded : 0)) ||
+	    put(obj, "snapshots_retired",
+		json_object_new_uint64(ctx->reload ? ctx->reload->pub->nb_retired : 0)) ||
 	    put(obj, "reloads", json_object_new_uint64(ctx->reload ? ctx->reload->reloads : 0)) ||
 	    put(obj, "reloads_refused",
 		json_object_new_uint64(ctx->reload ? ctx->reload->refused : 0)) ||

@@ -170,6 +170,7 @@ unsigned snap_reclaim(struct snap_pub *p)
 		waiting++;
 		link = &s->next;
 	}
+	p->nb_retired = waiting;
 	return waiting;
 }
 

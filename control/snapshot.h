@@ -58,6 +58,7 @@ struct snap_pub {
 	struct snap *cur;             /* atomic */
 	struct rte_rcu_qsbr *qsbr;    /* one thread per worker, id = its index */
 	struct snap *retired;         /* replaced, not freed yet */
+	unsigned nb_retired;          /* how many, as of the last reclaim */
 };
 
 /* For NB_WORKERS workers, publishing FIRST.  0 or -ENOMEM. */

@@ -54,6 +54,7 @@ print(s.makefile("rb").readline().decode().strip())' "$1" 2>&1 || true
 
 lab_init
 trap cleanup EXIT
+T0=$SECONDS
 command -v python3 >/dev/null || { not_ok "python3 is installed"; exit 1; }
 
 # --- sd_notify: a datagram listener stands in for systemd ---------------------
@@ -147,8 +148,9 @@ for _ in $(seq 50); do [[ -s $SLUICED_LOG ]] && break; sleep 0.1; done
 check_match "SIGUSR1 reopens the log at its path" "$(cat "$SLUICED_LOG" 2>/dev/null)" 'log reopened'
 check_match "... the old file kept the earlier lines" "$(cat "$SLUICED_LOG.1")" '^ready$'
 check_eq "status: reloads counted" "$(ctl status --json | jq -r '.reloads')" 4
-check_match "sluicectl config shows the text and the version" "$(ctl config)" \
-	'config version 5.*'
+out=$(ctl config)
+check_match "sluicectl config shows the version" "$out" "^# $CONF, config version 5, loaded "
+check_match "... and the file's text" "$out" '^  hostname = "sluice-v2\.lab";$'
 retired=
 for _ in $(seq 30); do
 	retired=$(ctl status --json | jq -r '.snapshots_retired')
@@ -167,3 +169,4 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze verify" "systemd-analyze is not installed"
 fi
+diag "test body: $((SECONDS - T0)) s"

@@ -478,7 +478,8 @@ static unsigned poll_ports(struct worker *w)
 }
 
 /* A newer snapshot: the relay moves to it once it has drained (sessions
- * move one by one, as they are accepted). */
+ * move one by one, as they are accepted).  A worker without a relay
+ * switches at once, so it never keeps an old snapshot alive. */
 static void relay_follow(struct worker *w)
 {
 	struct snap *cur = snap_current(w->set->pub);
@@ -509,8 +510,8 @@ int worker_main(void *arg)
 			spool_poll(w->spool, w->now);
 			queue_port_poll(&w->qport, w->delivery, w->wall_us, queue_cmd_done, w);
 			relay_poll(&w->relay);
-			relay_follow(w);
 		}
+		relay_follow(w);        /* also without a relay: drop the old snapshot */
 		inbound_poll(&w->inbound);
 		tcp_stack_poll(w->tcp, w->now);
 		if (w->now >= next_timer) {

@@ -89,10 +89,34 @@ int allow_file_parse(const char *text, size_t len, const char *name,
 	return 0;
 }
 
+/* PATH opened for reading, only if it is a regular file (a FIFO or a
+ * device would block the control plane); NULL with errno set. */
+static FILE *open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	FILE *f;
+	int e;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else if ((f = fdopen(fd, "r")) != NULL)
+		return f;
+	else
+		e = errno;
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
 int allow_file_read(const char *path, char entries[][CONF_CIDR_LEN],
 		    unsigned max, unsigned *n, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = open_regular(path);
 	char *buf;
 	size_t len;
 	int rc;
@@ -102,7 +126,8 @@ int allow_file_read(const char *path, char entries[][CONF_CIDR_LEN],
 		if (errno == ENOENT)
 			return 0;
 		rc = -errno;
-		snprintf(err, errlen, "%s: smtp.allow_file: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: smtp.allow_file: %s", path,
+			 errno == EINVAL ? "not a regular file" : strerror(errno));
 		return rc;
 	}
 	buf = malloc(ALLOW_FILE_MAX);

@@ -160,6 +160,9 @@ static void test_allow_write(void)
 	CU_ASSERT_EQUAL(allow_file_read(path, entries, CONF_ALLOW_MAX, &n, err,
 					sizeof(err)), 0);
 	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(allow_file_read("/dev/null", entries, CONF_ALLOW_MAX, &n, err,
+					sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "/dev/null: smtp.allow_file: not a regular file");
 	snprintf(path, sizeof(path), "%s/nodir/allow.list", dir);
 	CU_ASSERT_EQUAL(allow_file_write(path, list, 2, err, sizeof(err)), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot create"));

@@ -166,6 +166,7 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify "$TMP/sluiced.service" 2>&1) && rc=0 || rc=$?
 	[[ -n $out ]] && diag "systemd-analyze: $out"
 	check_eq "systemd-analyze verify dist/sluiced.service" "$rc" 0
+	check "... without a warning" test -z "$out"
 else
 	skip "systemd-analyze verify" "systemd-analyze is not installed"
 fi

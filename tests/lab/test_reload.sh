@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_reload: configuration snapshots and running as a service.
 #  - 200 SMTP sessions held open across a reload all finish with 250, under
-#    the snapshot they started with (the EHLO hostname), while a new session
-#    sees the new allow list and hostname;
+#    the snapshot they started with (the EHLO hostname), and smtp-source's
+#    400 messages sent meanwhile all get 250, while a new session sees the
+#    new allow list and hostname;
 #  - an invalid config and a restart-only change are refused, naming file,
 #    line and key, and the version stays;
 #  - `sluicectl allow add` admits 198.18.0.3 without a restart, `remove`
@@ -55,7 +56,9 @@ print(s.makefile("rb").readline().decode().strip())' "$1" 2>&1 || true
 lab_init
 trap cleanup EXIT
 T0=$SECONDS
-command -v python3 >/dev/null || { not_ok "python3 is installed"; exit 1; }
+for t in python3 smtp-source jq; do
+	command -v "$t" >/dev/null || { not_ok "$t is installed"; exit 1; }
+done
 
 # --- sd_notify: a datagram listener stands in for systemd ---------------------
 python3 -c '
@@ -105,6 +108,11 @@ in_ns sl-in python3 "$HOLD" 198.18.0.1 200 "$TMP/go" >"$TMP/hold.out" 2>&1 &
 holder=$!
 for _ in $(seq 300); do grep -q '^open' "$TMP/hold.out" && break; sleep 0.1; done
 check_match "200 sessions open" "$(head -n1 "$TMP/hold.out")" '^open 200$'
+# and mail flowing meanwhile: 20 more sessions sending 400 messages
+before=$(stats_json | jq -r '.smtp.messages')
+in_ns sl-in timeout 120 smtp-source -s 20 -m 400 -l 1024 -f load@lab.example \
+	-t rcpt@example.com 198.18.0.1:25 >"$TMP/source.out" 2>&1 &
+source=$!
 
 write_conf sluice-v2.lab '"198.18.0.2", "198.18.0.3"' 'max_errors = 20;'
 out=$(ctl reload 2>&1) && rc=0 || rc=$?
@@ -131,6 +139,10 @@ check_match "a restart-only change is refused, naming the key" "$out" \
 check_eq "... version unchanged" "$(version)" 4
 printf '%s\n' "$good" >"$CONF"
 
+wait "$source" && rc=0 || rc=$?
+check_eq "smtp-source sending across the reloads: exit status" "$rc" 0
+check_eq "... all 400 messages got their 250" \
+	"$(($(stats_json | jq -r '.smtp.messages') - before))" 400
 touch "$TMP/go"
 wait "$holder" || true
 check_match "every held session finished with 250" "$(tail -n1 "$TMP/hold.out")" '^done 200 0$'

@@ -39,7 +39,7 @@ struct inbound_session {
 	uint32_t cipher_len;
 	uint8_t plain[INBOUND_PLAIN];
 	uint8_t cipher[INBOUND_CIPHER];
-	uint8_t engine[];           /* smtp_server_size() bytes */
+	_Alignas(16) uint8_t engine[]; /* smtp_server_size() bytes, aligned for it */
 };
 
 extern const struct smtp_server_ops inbound_smtp_ops;

@@ -1060,7 +1060,10 @@ int conf_load(const char *path, struct conf *out, char *err, size_t errlen)
 		return rc;
 	if ((rc = check_no_nul(&ld, text, (size_t)rc)) == 0)
 		rc = load(&ld, text, out);
-	free(text);
+	if (rc == 0)
+		out->text = text;
+	else
+		free(text);
 	return rc;
 }
 
@@ -1073,4 +1076,6 @@ void conf_free(struct conf *c)
 		c->eal_argv[i] = NULL;
 	}
 	c->eal_argc = 0;
+	free(c->text);
+	c->text = NULL;
 }

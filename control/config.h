@@ -51,6 +51,9 @@ struct conf_smtp {
 	char hostname[CONF_HOST_LEN]; /* greeting, EHLO, Received: */
 	unsigned nb_allow;
 	char allow[CONF_ALLOW_MAX][CONF_CIDR_LEN];  /* client networks */
+	char allow_file[CONF_PATH_LEN * 4];   /* operator-managed list; "" = none */
+	unsigned nb_allow_file;               /* its entries, read at load */
+	char allow_file_entries[CONF_ALLOW_MAX][CONF_CIDR_LEN];
 	enum conf_unknown unknown;
 	bool auth;                    /* AUTH (after STARTTLS) admits unknown sources */
 	char credentials[CONF_PATH_LEN * 4];  /* user:crypt-hash lines */
@@ -88,6 +91,7 @@ struct conf_diag {
 
 struct conf {
 	char path[CONF_PATH_LEN * 4];
+	char *text;                        /* owned: the file as conf_load() parsed it */
 	int eal_argc;
 	char *eal_argv[CONF_MAX_EAL_ARGS]; /* owned; argv[0] is "sluiced" */
 	char ctl_socket[CONF_PATH_LEN];

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "control/allow_file.h"
 #include "control/config_impl.h"
 #include "dataplane/smtp/smtp_admit.h"
 
@@ -36,6 +37,16 @@ static int load_allow(const struct loader *ld, const config_setting_t *g,
 		m->nb_allow++;
 	}
 	return 0;
+}
+
+/* The entries of smtp.allow_file, when it is set (a missing file is an
+ * empty list: `sluicectl allow add` creates it). */
+static int load_allow_file(const struct loader *ld, struct conf_smtp *m)
+{
+	if (m->allow_file[0] == '\0')
+		return 0;
+	return allow_file_read(m->allow_file, m->allow_file_entries, CONF_ALLOW_MAX,
+			       &m->nb_allow_file, ld->err, ld->errlen);
 }
 
 /* Copy optional string NAME into DST (SIZE bytes). */
@@ -73,7 +84,7 @@ int conf_load_smtp(const struct loader *ld, const config_setting_t *root,
 		   struct conf *out)
 {
 	static const char *const keys[] = {
-		"port", "hostname", "allow", "unknown", "auth", "credentials",
+		"port", "hostname", "allow", "allow_file", "unknown", "auth", "credentials",
 		"tls_cert", "tls_key", "max_message_size", "max_rcpt",
 		"max_errors", "sessions", "normalize_bare", "cmd_line_max",
 		"text_line_max", "auth_line_max", "cmd_timeout_s", "data_timeout_s",
@@ -107,7 +118,9 @@ int conf_load_smtp(const struct loader *ld, const config_setting_t *root,
 	    (rc = conf_get_bool(ld, g, "normalize_bare", &m->normalize_bare)) < 0 ||
 	    (rc = load_path(ld, g, "credentials", m->credentials, sizeof(m->credentials))) < 0 ||
 	    (rc = load_path(ld, g, "tls_cert", m->tls_cert, sizeof(m->tls_cert))) < 0 ||
-	    (rc = load_path(ld, g, "tls_key", m->tls_key, sizeof(m->tls_key))) < 0)
+	    (rc = load_path(ld, g, "tls_key", m->tls_key, sizeof(m->tls_key))) < 0 ||
+	    (rc = load_path(ld, g, "allow_file", m->allow_file, sizeof(m->allow_file))) < 0 ||
+	    (rc = load_allow_file(ld, m)) < 0)
 		return rc;
 	m->port = (uint16_t)port;
 	if ((m->tls_cert[0] == '\0') != (m->tls_key[0] == '\0'))

@@ -23,10 +23,12 @@
 
 #include <json-c/json.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
 #include <rte_log.h>
 
 #include "control/ctl.h"
 #include "control/http.h"
+#include "control/reload.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
@@ -45,6 +47,7 @@
 
 struct ctl_client {
 	int fd;
+	struct ucred cred;        /* the peer's, at connect (SO_PEERCRED) */
 	bool eof;                 /* the peer will send nothing more */
 	bool closing;             /* close once the output is flushed */
 	uint64_t last_active_ns;  /* last byte read or written */
@@ -117,8 +120,28 @@ static struct json_object *status_ports_json(const struct ctl_ctx *ctx)
 	return arr;
 }
 
+/* Workers whose loop is running. */
+static unsigned workers_alive(const struct ctl_ctx *ctx)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ctx->nb_workers; i++)
+		n += rte_eal_get_lcore_state(ctx->worker[i].lcore) == RUNNING;
+	return n;
+}
+
+static unsigned ports_up(const struct ctl_ctx *ctx)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ctx->conf->nb_ports && i < CONF_MAX_PORTS; i++)
+		n += port_link_up(ctx->port_id[i]);
+	return n;
+}
+
 static struct json_object *status_json(const struct ctl_ctx *ctx)
 {
+	const struct snap *snap = ctx->reload ? snap_current(ctx->reload->pub) : NULL;
 	struct json_object *obj = json_object_new_object();
 
 	if (obj == NULL)
@@ -127,6 +150,15 @@ static struct json_object *status_json(const struct ctl_ctx *ctx)
 	    jout_put(obj, "uptime_s", json_object_new_uint64(ctl_uptime_s(ctx))) ||
 	    jout_put(obj, "nb_ports", json_object_new_uint64(ctx->conf->nb_ports)) ||
 	    jout_put(obj, "nb_workers", json_object_new_uint64(ctx->nb_workers)) ||
+	    jout_put(obj, "ports_up", json_object_new_uint64(ports_up(ctx))) ||
+	    jout_put(obj, "workers_alive", json_object_new_uint64(workers_alive(ctx))) ||
+	    jout_put(obj, "snapshot_version", json_object_new_uint64(snap ? snap->version : 0)) ||
+	    jout_put(obj, "snapshot_loaded", json_object_new_int64(snap ? snap->loaded : 0)) ||
+	    jout_put(obj, "snapshots_retired",
+		json_object_new_uint64(ctx->reload ? ctx->reload->pub->nb_retired : 0)) ||
+	    jout_put(obj, "reloads", json_object_new_uint64(ctx->reload ? ctx->reload->reloads : 0)) ||
+	    jout_put(obj, "reloads_refused",
+		json_object_new_uint64(ctx->reload ? ctx->reload->refused : 0)) ||
 	    jout_put(obj, "ports", status_ports_json(ctx))) {
 		json_object_put(obj);
 		return NULL;
@@ -139,7 +171,7 @@ static struct json_object *help_json(const struct ctl_ctx *ctx);
 static const struct ctl_command ctl_commands[] = {
 	{"stats", "packet counters per port and per worker, hardware counters",
 	 ctl_stats_json},
-	{"status", "version, uptime, number of ports and workers, link states",
+	{"status", "version, uptime, ports up, workers alive, config snapshot version",
 	 status_json},
 	{"help", "the commands this server understands", help_json},
 	{"diag-send", "open diagnostic TCP connections that send a pattern: "
@@ -157,6 +189,16 @@ static const struct ctl_command ctl_commands[] = {
 	 ctl_queue_delete_json},
 	{"queue-retry", "retry deferred messages now: {\"ids\": [...]}", NULL,
 	 ctl_queue_retry_json},
+	{"reload", "re-read the config file and apply it (nothing changes if it "
+	 "is invalid or needs a restart)", NULL, ctl_reload_json},
+	{"config", "the running config: version, file text, allow list", NULL,
+	 ctl_config_json},
+	{"allow-list", "the allow list: {\"cidr\", \"source\"} entries", NULL,
+	 ctl_allow_list_json},
+	{"allow-add", "allow a client network, live and in smtp.allow_file: "
+	 "{\"cidr\"}", NULL, ctl_allow_add_json},
+	{"allow-remove", "remove a network from smtp.allow_file, live and on disk: "
+	 "{\"cidr\"}", NULL, ctl_allow_remove_json},
 };
 
 #define CTL_NB_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -234,7 +276,7 @@ static struct json_object *run_command(const struct ctl_ctx *ctx,
 				       const struct ctl_command *cmd,
 				       struct json_object *req)
 {
-	char err[128] = "", msg[192];
+	char err[CONF_ERR_LEN] = "", msg[CONF_ERR_LEN + 64];
 	struct json_object *result = cmd->run != NULL
 		? cmd->run(ctx) : cmd->run_args(ctx, req, err, sizeof(err));
 
@@ -487,6 +529,7 @@ static void serve_client(struct ctl_ctx *ctx, unsigned i, short revents,
 	struct ctl_client *c = ctx->client[i];
 	int rc = 0;
 
+	ctx->peer = &c->cred;
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		rc = client_read(c, now);
 	if (rc == 0)
@@ -495,6 +538,7 @@ static void serve_client(struct ctl_ctx *ctx, unsigned i, short revents,
 		rc = client_handle(ctx, c);
 	if (rc == 0)
 		rc = client_flush(c, now);
+	ctx->peer = NULL;
 	if (rc < 0 || (c->closing && out_pending(c) == 0))
 		drop_client(ctx, i);
 }
@@ -536,6 +580,10 @@ static void add_client(struct ctl_ctx *ctx, int fd, uint64_t now)
 	}
 	c->fd = fd;
 	c->last_active_ns = now;
+	socklen_t len = sizeof(c->cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0)
+		c->cred = (struct ucred){.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	ctx->client[slot] = c;
 	serve_client(ctx, (unsigned)slot, POLLIN, now);
 }

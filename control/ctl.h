@@ -8,6 +8,7 @@
 #define SLUICE_CONTROL_CTL_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <json-c/json.h>
 #include <rte_config.h>
@@ -50,6 +51,7 @@ struct ctl_hooks {
 
 struct ctl_client;
 struct http;
+struct reload;
 
 struct ctl_ctx {
 	const struct conf *conf;
@@ -60,6 +62,8 @@ struct ctl_ctx {
 	struct track_log *track;          /* message tracking, or NULL when off */
 	const struct relay_dns *dns;      /* the smart hosts' names, or NULL */
 	uint64_t started_ns;              /* CLOCK_MONOTONIC at start */
+	struct reload *reload;            /* config reloads, or NULL */
+	const struct ucred *peer;         /* who sent the request being served */
 	int listen_fd;
 	struct ctl_client *client[CTL_MAX_CLIENTS];
 	struct http *http;                /* control.http, or NULL */
@@ -129,6 +133,21 @@ struct json_object *ctl_queue_delete_json(const struct ctl_ctx *ctx,
 struct json_object *ctl_queue_retry_json(const struct ctl_ctx *ctx,
 					 struct json_object *req, char *err,
 					 size_t errlen);
+
+/* "reload", "config", "allow-list", "allow-add", "allow-remove"
+ * (ctl_reload.c). */
+struct json_object *ctl_reload_json(const struct ctl_ctx *ctx,
+				    struct json_object *req, char *err, size_t errlen);
+struct json_object *ctl_config_json(const struct ctl_ctx *ctx,
+				    struct json_object *req, char *err, size_t errlen);
+struct json_object *ctl_allow_list_json(const struct ctl_ctx *ctx,
+					struct json_object *req, char *err,
+					size_t errlen);
+struct json_object *ctl_allow_add_json(const struct ctl_ctx *ctx,
+				       struct json_object *req, char *err, size_t errlen);
+struct json_object *ctl_allow_remove_json(const struct ctl_ctx *ctx,
+					  struct json_object *req, char *err,
+					  size_t errlen);
 
 #define CTL_QIDS_MAX 1000   /* queue IDs in one request */
 

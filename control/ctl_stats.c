@@ -370,7 +370,9 @@ static void put_dns(struct stats_out *o, const struct relay_dns_host *h)
 static void put_relay(struct stats_out *o, const struct ctl_ctx *ctx,
 		      const struct relay_stats *r, bool all)
 {
-	const struct conf_relay *c = &ctx->conf->relay;
+	/* the hosts the workers' counters are indexed by: the current snapshot's */
+	const struct conf_relay *c = ctx->reload != NULL
+		? &snap_current(ctx->reload->pub)->conf.relay : &ctx->conf->relay;
 
 	put_table(o, "relay", relay_fields, r, RTE_DIM(relay_fields));
 	stats_map(o, "hosts", "host", "host");

@@ -4,6 +4,7 @@
  * addresses to the workers.
  */
 #include "control/relay_dns.h"
+#include "control/config.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -95,7 +96,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	size_t len = 0;
 
 	(void)timeouts;
-	if (status == ARES_EDESTRUCTION)
+	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
 		return;
 	if (!relay_dns_update(h, a, n, ttl, d->now)) {
 		if (n <= 0)
@@ -214,6 +215,36 @@ void relay_dns_wait(struct relay_dns *d, int timeout_ms)
 			return;
 		relay_dns_poll(d);
 		nanosleep(&pause, NULL);
+	}
+}
+
+void relay_dns_repoint(struct relay_dns *d, struct relay_shared *sh)
+{
+	struct relay_dns_host old[CONF_RELAY_HOSTS];
+	const struct conf_relay *oc = d->sh != NULL ? d->sh->conf : NULL;
+	char err[CONF_ERR_LEN];
+
+	memcpy(old, d->host, sizeof(old));
+	if (d->channel != NULL)
+		ares_cancel(d->channel);   /* their callbacks see ARES_ECANCELLED */
+	relay_dns_close(d);
+	if (relay_dns_open(d, sh, err, sizeof(err)) < 0)
+		fprintf(stderr, "sluiced: %s\n", err);
+	for (unsigned i = 0; oc != NULL && i < sh->conf->nb_hosts; i++) {
+		struct relay_dns_host *h = &d->host[i];
+
+		for (unsigned j = 0; h->named && j < oc->nb_hosts; j++) {
+			if (!old[j].named || old[j].n == 0 ||
+			    strcmp(oc->hosts[j].host, sh->conf->hosts[i].host) != 0)
+				continue;
+			memcpy(h->a, old[j].a, sizeof(h->a));
+			h->n = old[j].n;
+			h->ttl = old[j].ttl;
+			h->ok = old[j].ok;
+			h->failed = old[j].failed;
+			relay_addrs_set(sh, i, h->a, h->n);
+			break;
+		}
 	}
 }
 

@@ -71,6 +71,14 @@ void relay_dns_poll(struct relay_dns *d);
  * answered (or failed), at most TIMEOUT_MS. */
 void relay_dns_wait(struct relay_dns *d, int timeout_ms);
 
+/* A reload published SH (a new snapshot's smart hosts): resolve its names
+ * from now on.  A host whose name the old hosts had keeps the addresses
+ * and counts it had (published to SH at once, so a reload never leaves a
+ * name without its addresses) and is asked again; pending answers for the
+ * old hosts are dropped.  On a resolver failure SH's names stay
+ * unresolved; the reason goes to stderr. */
+void relay_dns_repoint(struct relay_dns *d, struct relay_shared *sh);
+
 void relay_dns_close(struct relay_dns *d);
 
 #endif

@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "control/snapshot.h"
 #include "dataplane/inbound_impl.h"
 #include "dataplane/stats.h"
 
@@ -246,10 +247,9 @@ static const struct tcp_ops session_tcp_ops = {.recv = on_recv, .event = on_even
 
 /* --- sessions ---------------------------------------------------------------------- */
 
-static enum smtp_admission admission(const struct inbound *in,
+static enum smtp_admission admission(const struct inbound_shared *sh,
 				     const struct smtp_ip *client)
 {
-	const struct inbound_shared *sh = in->sh;
 	enum smtp_admit_result r = sh->allow != NULL
 		? smtp_admit_lookup(sh->allow, client) : SMTP_ADMIT_UNKNOWN;
 
@@ -282,13 +282,14 @@ static int on_accept(void *arg, struct tcp_conn *c, const struct tcp_ops **ops,
 	memset(s, 0, offsetof(struct inbound_session, plain));
 	tcp_conn_addrs(c, &la, &lp, &ra, &rp);
 	s->in = in;
+	s->snap = snap_hold(snap_current(in->pub));
 	s->tcp = c;
 	s->gen = ++in->gen;
 	s->client = (struct smtp_ip){.family = AF_INET, .v4 = ra};
 	snprintf(s->client_text, sizeof(s->client_text), "%u.%u.%u.%u",
 		 ra >> 24, (ra >> 16) & 0xff, (ra >> 8) & 0xff, ra & 0xff);
-	adm = admission(in, &s->client);
-	s->smtp = smtp_server_init(s->engine, &in->sh->server, &inbound_smtp_ops, s,
+	adm = admission(&s->snap->smtp, &s->client);
+	s->smtp = smtp_server_init(s->engine, &s->snap->smtp.server, &inbound_smtp_ops, s,
 				   s->client_text, adm, *in->now);
 	s->next = in->first;
 	if (in->first != NULL)
@@ -352,21 +353,23 @@ void inbound_free(struct inbound_session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	s->in = NULL;                       /* stale AUTH answers see this */
+	snap_release(s->snap);
 	STATS_SET(in->stats.active, in->stats.active - 1);
 	rte_mempool_put(in->pool, s);
 }
 
 /* --- the worker's side ---------------------------------------------------------------- */
 
-int inbound_init(struct inbound *in, const struct inbound_shared *sh,
+int inbound_init(struct inbound *in, struct snap_pub *pub,
 		 struct tcp_stack *tcp, struct spool *spool, struct queue *queue,
 		 struct track_ring *track, struct wlog *log, unsigned worker,
 		 const uint64_t *now, int socket)
 {
-	const struct conf *conf = sh->conf;
+	const struct snap *cur = snap_current(pub);
+	const struct conf *conf = &cur->conf;     /* its restart-only keys */
 	char name[RTE_MEMPOOL_NAMESIZE];
 
-	*in = (struct inbound){.sh = sh, .tcp = tcp, .spool = spool, .queue = queue,
+	*in = (struct inbound){.pub = pub, .authd = cur->smtp.authd, .tcp = tcp, .spool = spool, .queue = queue,
 			       .track = track, .log = log, .worker = worker, .now = now};
 	if (conf->smtp.port == 0)
 		return 0;
@@ -407,7 +410,7 @@ void inbound_fini(struct inbound *in)
 /* AUTH verdicts for this worker's sessions. */
 static void auth_answers(struct inbound *in)
 {
-	struct authd *a = in->sh->authd;
+	struct authd *a = in->authd;
 	struct authd_res r;
 
 	if (a == NULL)

@@ -8,7 +8,10 @@
  * goes out only when the spool's group commit covering it completed; the
  * message then joins the worker's delivery queue and the tracking log.  The
  * allow list decides at accept; AUTH verdicts come from the control
- * plane's verifier (control/authd) over rings.  Sessions live in a
+ * plane's verifier (control/authd) over rings.  A session runs under the
+ * configuration snapshot it was accepted under (control/snapshot.h): it
+ * holds a reference to it until it ends, so a reload never changes the
+ * rules of a session in progress.  Sessions live in a
  * per-worker pool; their timers are checked every few milliseconds.
  */
 #ifndef SLUICE_DATAPLANE_INBOUND_H
@@ -52,7 +55,8 @@ struct inbound_stats {
 	uint64_t ended_lost;      /* the client left or the connection broke first */
 };
 
-/* What every worker's service shares: read-only after sluiced set it up. */
+/* What every worker's service shares: part of a configuration snapshot,
+ * read-only once built. */
 struct inbound_shared {
 	const struct conf *conf;
 	struct smtp_server_conf server;   /* from conf->smtp */
@@ -63,9 +67,11 @@ struct inbound_shared {
 };
 
 struct inbound_session;
+struct snap_pub;
 
 struct inbound {
-	const struct inbound_shared *sh;
+	struct snap_pub *pub;             /* the published snapshot */
+	struct authd *authd;              /* NULL: no AUTH (restart-only) */
 	struct tcp_stack *tcp;
 	struct spool *spool;
 	struct queue *queue;              /* accepted messages go here */
@@ -82,9 +88,9 @@ struct inbound {
 	struct inbound_stats stats;       /* single writer: the worker */
 };
 
-/* Listen on SH->conf->smtp.port of every port address (nothing when the
- * port is 0).  Returns 0 or a negative errno. */
-int inbound_init(struct inbound *in, const struct inbound_shared *sh,
+/* Listen on smtp.port of every port address of the current snapshot's
+ * config (nothing when the port is 0).  Returns 0 or a negative errno. */
+int inbound_init(struct inbound *in, struct snap_pub *pub,
 		 struct tcp_stack *tcp, struct spool *spool, struct queue *queue,
 		 struct track_ring *track, struct wlog *log, unsigned worker,
 		 const uint64_t *now, int socket);

@@ -15,6 +15,7 @@
 
 struct inbound_session {
 	struct inbound *in;
+	struct snap *snap;          /* held: the config it was accepted under */
 	struct inbound_session *prev, *next;   /* in->first list */
 	struct tcp_conn *tcp;       /* NULL once TCP reported CLOSED */
 	struct tls_conn *tls;       /* after STARTTLS */
@@ -39,7 +40,7 @@ struct inbound_session {
 	uint32_t cipher_len;
 	uint8_t plain[INBOUND_PLAIN];
 	uint8_t cipher[INBOUND_CIPHER];
-	uint8_t engine[];           /* smtp_server_size() bytes */
+	_Alignas(16) uint8_t engine[]; /* smtp_server_size() bytes, aligned for it */
 };
 
 extern const struct smtp_server_ops inbound_smtp_ops;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/snapshot.h"
 #include "dataplane/inbound_impl.h"
 #include "dataplane/stats.h"
 
@@ -97,7 +98,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	spool_qid_format(s->qid, qid);
 	track_event_init(&s->ev, TRACK_ACCEPTED, senv.arrival_us, s->qid);
 	track_event_env(&s->ev, &senv);
-	n = smtp_received(env, in->sh->server.hostname, qid, time(NULL), hdr,
+	n = smtp_received(env, s->snap->smtp.server.hostname, qid, time(NULL), hdr,
 			  sizeof(hdr));
 	if ((n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0) ||
 	    (in->relay != NULL && (rc = relay_env_add(in->relay, s->qid, &senv)) < 0)) {
@@ -216,7 +217,7 @@ static void auth_check(void *arg, const struct smtp_auth_req *req)
 	struct authd_req r = {.worker = in->worker, .session = s, .gen = s->gen,
 			      .client = s->client};
 
-	if (in->sh->authd == NULL) {
+	if (in->authd == NULL) {
 		smtp_server_auth_result(s->smtp, SMTP_AUTH_TEMPFAIL, *in->now);
 		return;
 	}
@@ -224,7 +225,7 @@ static void auth_check(void *arg, const struct smtp_auth_req *req)
 	r.pass_len = (uint16_t)RTE_MIN(req->pass_len, (size_t)AUTHD_FIELD_MAX);
 	memcpy(r.user, req->user, RTE_MIN(req->user_len, sizeof(r.user)));
 	memcpy(r.pass, req->pass, RTE_MIN(req->pass_len, sizeof(r.pass)));
-	if (!authd_post(in->sh->authd, &r)) {
+	if (!authd_post(in->authd, &r)) {
 		STATS_ADD(in->stats.auth_busy, 1);
 		smtp_server_auth_result(s->smtp, SMTP_AUTH_TEMPFAIL, *in->now);
 		return;
@@ -237,8 +238,8 @@ static void tls_start(void *arg)
 	struct inbound_session *s = arg;
 
 	inbound_pump(s);                    /* the 220, in clear */
-	if (s->in->sh->tls == NULL ||
-	    tls_conn_new(s->in->sh->tls, NULL, &s->tls) < 0) {
+	if (s->snap->smtp.tls == NULL ||
+	    tls_conn_new(s->snap->smtp.tls, NULL, &s->tls) < 0) {
 		s->tls = NULL;
 		STATS_ADD(s->in->stats.tls_failed, 1);
 		smtp_server_abort(s->smtp);

@@ -543,7 +543,7 @@ void relay_poll(struct relay *r)
 		w = w->next;
 		start(r, m);
 	}
-	while (r->free_msgs != NULL) {
+	while (!r->draining && r->free_msgs != NULL) {
 		struct spool_msg *sm;
 		uint64_t qid;
 
@@ -569,4 +569,26 @@ void relay_poll(struct relay *r)
 		}
 		start(r, m);
 	}
+}
+
+bool relay_drain(struct relay *r)
+{
+	unsigned idle = 0;
+
+	r->draining = true;
+	if (r->conns == NULL)
+		return true;
+	for (unsigned i = 0; i < r->nb_conns; i++)
+		if (r->conns[i].st != RC_FREE || r->conns[i].reading)
+			return false;
+	for (const struct relay_msg *m = r->free_msgs; m != NULL; m = m->next)
+		idle++;
+	return idle == r->nb_conns && r->waiting == NULL && !r->dsn->busy;
+}
+
+void relay_set_shared(struct relay *r, const struct relay_shared *sh)
+{
+	r->sh = sh;
+	r->draining = false;
+	memset(r->down_until, 0, sizeof(r->down_until));  /* host indices may differ */
 }

@@ -17,6 +17,9 @@
  * except each smart host's addresses: the control plane publishes them
  * (control/relay_dns.c re-resolves names when their TTL runs out) under a
  * sequence lock (rte_seqlock), which a worker reads without waiting.
+ * A relay runs wholly under one relay_shared: to move to another (a
+ * config reload) the worker drains it — no new message is taken, idle
+ * connections are closed — and switches once nothing is in flight.
  */
 #ifndef SLUICE_DATAPLANE_RELAY_H
 #define SLUICE_DATAPLANE_RELAY_H
@@ -122,6 +125,7 @@ struct relay {
 	const uint64_t *now;                        /* TSC µs: TCP, SMTP, hosts */
 	const uint64_t *wall;                       /* µs since the epoch: queue, events */
 	uint32_t rr;                                /* round-robin counter */
+	bool draining;                              /* a switch is waiting */
 	uint64_t down_until[CONF_RELAY_HOSTS];
 	unsigned nb_conns;                          /* conf max_conns slots */
 	struct relay_conn *conns;
@@ -159,5 +163,12 @@ void relay_env_del(struct relay *r, uint64_t qid);
 
 /* Each loop round: start due messages, run timers, close idle connections. */
 void relay_poll(struct relay *r);
+
+/* Prepare to switch to another relay_shared: take no new message from
+ * the queue and QUIT idle connections.  True once nothing is in flight
+ * (no connection, no message in an attempt, no DSN job). */
+bool relay_drain(struct relay *r);
+/* Switch to SH (after relay_drain() said true); resumes taking messages. */
+void relay_set_shared(struct relay *r, const struct relay_shared *sh);
 
 #endif

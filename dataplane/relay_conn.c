@@ -369,7 +369,7 @@ void relay_conn_poll(struct relay_conn *c)
 		return;
 	pump(c);
 	if (smtp_client_state(c->smtp) == SMTP_CLIENT_IDLE && c->msg == NULL &&
-	    t - c->idle_since >= RELAY_IDLE_US)
+	    (t - c->idle_since >= RELAY_IDLE_US || c->r->draining))
 		smtp_client_quit(c->smtp, t);
 	if (smtp_client_state(c->smtp) == SMTP_CLIENT_CLOSED)
 		finish(c, t);

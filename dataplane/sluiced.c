@@ -2,9 +2,12 @@
  * sluiced: the gateway daemon.  Loads the config, starts EAL with the
  * config's arguments plus one device argument per port, brings the ports
  * up with a queue pair per worker, launches the worker loop on every worker
- * lcore, and runs the control plane on the main lcore until SIGTERM/SIGINT.
+ * lcore, and runs the control plane on the main lcore until SIGTERM/SIGINT:
+ * the control socket, config reloads (SIGHUP, `sluicectl reload`), the log
+ * reopened on SIGUSR1, and systemd's readiness notification.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,10 +25,14 @@
 
 #include <sys/stat.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "control/authd.h"
 #include "control/config.h"
 #include "control/ctl.h"
 #include "control/relay_dns.h"
+#include "control/reload.h"
+#include "control/snapshot.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 
@@ -41,11 +48,13 @@ struct daemon {
 	struct port_info port[CONF_MAX_PORTS];
 	unsigned nb_started;
 	struct worker_set workers;
-	struct inbound_shared smtp;   /* what every worker's SMTP service reads */
-	struct relay_shared relay;    /* and its delivery to the smart hosts */
-	struct relay_dns dns;         /* the smart hosts' names */
-	struct smtp_admit *allow;
+	struct snap_pub pub;          /* the configuration snapshot the workers run on */
+	struct reload reload;
+	struct relay_dns dns;         /* the smart hosts' names, for the current snapshot */
 	struct authd authd;
+	bool authd_up;
+	const char *config_path;
+	const char *log_path;         /* --log: stdout and stderr go there */
 	struct track_log *track;      /* the accepted-mail log and index */
 	struct track_ring *rings[RTE_MAX_LCORE];
 	struct ctl_ctx ctl;
@@ -54,9 +63,10 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluiced -c CONFIG [--check-config]\n"
+	fprintf(f, "usage: sluiced -c CONFIG [--check-config] [--log FILE]\n"
 		   "  -c, --config PATH   configuration file\n"
 		   "      --check-config  validate the configuration and exit\n"
+		   "  -l, --log FILE      append stdout and stderr to FILE, reopened on SIGUSR1\n"
 		   "  -h, --help          this text\n");
 }
 
@@ -66,8 +76,9 @@ static int fail(const char *what)
 	return 1;
 }
 
-/* SIGTERM/SIGINT arrive on a signalfd that the main lcore polls; blocked
- * before EAL starts, so no lcore thread ever takes them. */
+/* SIGTERM/SIGINT (stop), SIGHUP (reload) and SIGUSR1 (reopen the log)
+ * arrive on a signalfd that the main lcore polls; blocked before EAL
+ * starts, so no lcore thread ever takes them. */
 static int signals_open(void)
 {
 	sigset_t set;
@@ -76,19 +87,60 @@ static int signals_open(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-static bool stop_requested(int sigfd)
+/* Point stdout and stderr at the log file (again: logrotate moved it). */
+static int log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static void log_reopen(struct daemon *d)
+{
+	int rc;
+
+	if (d->log_path == NULL)
+		return;
+	if ((rc = log_open(d->log_path)) < 0)
+		fprintf(stderr, "sluiced: cannot reopen the log %s: %s\n", d->log_path,
+			strerror(-rc));
+	else
+		fprintf(stderr, "sluiced: log reopened (SIGUSR1)\n");
+}
+
+/* Act on the signals that came; true when asked to stop. */
+static bool signals_handle(struct daemon *d)
 {
 	struct signalfd_siginfo si;
+	char msg[CONF_ERR_LEN];
 
-	while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			return true;
+		if (si.ssi_signo == SIGUSR1) {
+			log_reopen(d);
+		} else if (si.ssi_signo == SIGHUP) {
+			char who[64];
+
+			snprintf(who, sizeof(who), "SIGHUP from pid %u", si.ssi_pid);
+			reload_config(&d->reload, who, msg, sizeof(msg));
+		}
+	}
 	return false;
 }
 
@@ -156,58 +208,46 @@ static int make_dirs(const char *path)
 	return mkdir(buf, 0750) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* What the SMTP service needs beyond the config: the allow list's tables,
- * the STARTTLS context, the AUTH verifier, the spool directory. */
-static int smtp_setup(struct daemon *d)
+/* reload.published: the smart hosts' names now belong to snapshot S. */
+static void snap_published(void *arg, struct snap *s)
 {
-	const struct conf_smtp *m = &d->conf.smtp;
-	struct inbound_shared *sh = &d->smtp;
-	const char *allow[CONF_ALLOW_MAX];
-	char err[512];
+	struct daemon *d = arg;
+
+	relay_dns_repoint(&d->dns, &s->relay);
+}
+
+/* The first configuration snapshot (allow list, limits, TLS contexts,
+ * smart hosts), the AUTH verifier and the spool directory. */
+static int config_setup(struct daemon *d)
+{
+	unsigned nb_workers = rte_lcore_count() - 1;
+	struct snap *first;
+	char err[CONF_ERR_LEN];
 	int rc;
 
-	sh->conf = &d->conf;
-	if (m->port == 0)
-		return 0;
-	smtp_server_conf_default(&sh->server);
-	snprintf(sh->server.hostname, sizeof(sh->server.hostname), "%s", m->hostname);
-	sh->server.max_rcpt = m->max_rcpt;
-	sh->server.max_msg_size = m->max_message_size;
-	sh->server.max_errors = m->max_errors;
-	sh->server.cmd_line_max = m->cmd_line_max;
-	sh->server.text_line_max = m->text_line_max;
-	sh->server.auth_line_max = m->auth_line_max;
-	sh->server.cmd_timeout_us = (uint64_t)m->cmd_timeout_s * 1000000u;
-	sh->server.data_timeout_us = (uint64_t)m->data_timeout_s * 1000000u;
-	sh->server.min_data_rate = m->min_data_rate;
-	sh->server.normalize_bare = m->normalize_bare;
-	sh->server.starttls = m->tls_cert[0] != '\0';
-	sh->server.auth = m->auth;
-	sh->policy = (struct smtp_admit_policy){
-		.unknown = m->unknown == CONF_UNKNOWN_REJECT ? SMTP_UNKNOWN_REJECT
-			 : m->unknown == CONF_UNKNOWN_DROP ? SMTP_UNKNOWN_DROP
-			 : SMTP_UNKNOWN_TEMPFAIL,
-		.auth_admits_unknown = m->auth};
-	for (unsigned i = 0; i < m->nb_allow; i++)
-		allow[i] = m->allow[i];
-	if (m->nb_allow > 0 &&
-	    smtp_admit_build(allow, m->nb_allow, 1, SOCKET_ID_ANY, &d->allow,
-			     err, sizeof(err)) < 0)
-		return fail(err);
-	sh->allow = d->allow;
-	if (sh->server.starttls &&
-	    tls_ctx_server_new(m->tls_cert, m->tls_key, &sh->tls, err, sizeof(err)) < 0)
-		return fail(err);
-	if (m->auth) {
-		if (authd_start(&d->authd, m->credentials, rte_lcore_count() - 1,
+	if (d->conf.smtp.port != 0 && d->conf.smtp.auth) {
+		if (authd_start(&d->authd, d->conf.smtp.credentials, nb_workers,
 				err, sizeof(err)) < 0)
 			return fail(err);
-		sh->authd = &d->authd;
+		d->authd_up = true;
 	}
-	if (relay_shared_init(&d->relay, &d->conf, err, sizeof(err)) < 0 ||
-	    relay_dns_open(&d->dns, &d->relay, err, sizeof(err)) < 0)
+	if (snap_build(&d->conf, 1, d->authd_up ? &d->authd : NULL, &first,
+		       err, sizeof(err)) < 0)
 		return fail(err);
-	if ((rc = make_dirs(d->conf.spool.dir)) < 0) {
+	if (relay_dns_open(&d->dns, &first->relay, err, sizeof(err)) < 0) {
+		snap_free(first);
+		return fail(err);
+	}
+	if (snap_pub_init(&d->pub, nb_workers, first) < 0) {
+		relay_dns_close(&d->dns);
+		snap_free(first);
+		return fail("cannot allocate the snapshot's RCU state");
+	}
+	d->workers.pub = &d->pub;
+	d->reload = (struct reload){.path = d->config_path, .pub = &d->pub,
+				    .authd = first->smtp.authd, .log = stderr,
+				    .published = snap_published, .arg = d};
+	if (d->conf.smtp.port != 0 && (rc = make_dirs(d->conf.spool.dir)) < 0) {
 		fprintf(stderr, "sluiced: spool directory %s: %s\n", d->conf.spool.dir,
 			strerror(-rc));
 		return 1;
@@ -226,7 +266,7 @@ static int workers_create(struct daemon *d)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct worker *w = worker_create(&d->workers, lcore, q++,
 						 rte_lcore_count() - 1, &d->conf,
-						 d->port, d->pool, &d->smtp, &d->relay);
+						 d->port, d->pool);
 
 		if (w == NULL)
 			return fail("cannot allocate a worker");
@@ -280,6 +320,7 @@ static int control_open(struct daemon *d)
 	c->hooks = (struct ctl_hooks){.diag_send = post_diag_send, .arg = d};
 	c->track = d->track;
 	c->dns = &d->dns;
+	c->reload = &d->reload;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if ((rc = ctl_open(c)) < 0) {
@@ -335,11 +376,16 @@ static void serve(struct daemon *d)
 				      d->workers.w[i]->lcore);
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop_requested(d->sigfd)) {
+	/* systemd (Type=notify): the ports are up and the workers run */
+	sd_notifyf(0, "READY=1\nSTATUS=serving, config version %ju\nMAINPID=%lu",
+		   (uintmax_t)snap_current(&d->pub)->version, (unsigned long)getpid());
+	while (!signals_handle(d)) {
 		ctl_poll(&d->ctl, 20);
 		relay_dns_poll(&d->dns);
 		logs_drain(d);
+		snap_reclaim(&d->pub);
 	}
+	sd_notify(0, "STOPPING=1");
 	fprintf(stderr, "sluiced: stopping\n");
 	__atomic_store_n(&d->workers.quit, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
@@ -354,12 +400,10 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 		track_log_close(d->track);
 	for (unsigned i = 0; i < d->workers.n; i++)
 		worker_destroy(d->workers.w[i]);
-	if (d->smtp.authd != NULL)
+	snap_pub_fini(&d->pub);
+	if (d->authd_up)
 		authd_stop(&d->authd);
-	tls_ctx_free(d->smtp.tls);
 	relay_dns_close(&d->dns);
-	relay_shared_fini(&d->relay);
-	smtp_admit_free(d->allow);
 	for (unsigned i = 0; i < d->nb_started; i++)
 		port_stop(d->port[i].port_id);
 	rte_mempool_free(d->pool);
@@ -372,18 +416,21 @@ static void shutdown_all(struct daemon *d, bool eal_up)
 		close(d->sigfd);
 }
 
-static int parse_args(int argc, char **argv, const char **path, bool *check)
+static int parse_args(int argc, char **argv, const char **path, bool *check,
+		      const char **log)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
+		{"log", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': *path = optarg; break;
+		case 'l': *log = optarg; break;
 		case 'C': *check = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -404,8 +451,13 @@ int main(int argc, char **argv)
 	char err[CONF_ERR_LEN];
 	int rc;
 
-	if (parse_args(argc, argv, &path, &check) < 0)
+	if (parse_args(argc, argv, &path, &check, &d.log_path) < 0)
 		return 2;
+	if (d.log_path != NULL && (rc = log_open(d.log_path)) < 0) {
+		fprintf(stderr, "sluiced: log %s: %s\n", d.log_path, strerror(-rc));
+		return 2;
+	}
+	d.config_path = path;
 	if (conf_load(path, &d.conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
@@ -426,7 +478,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = ports_start(&d, (uint16_t)(rte_lcore_count() - 1));
 	if (rc == 0)
-		rc = smtp_setup(&d);
+		rc = config_setup(&d);
 	if (rc == 0)
 		rc = workers_create(&d);
 	if (rc == 0)

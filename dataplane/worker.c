@@ -316,10 +316,8 @@ static void queue_cmd_done(void *arg, const struct queue_cmd *c, int rc,
 
 /* The spool (recovered into the delivery queue) and the SMTP listener,
  * when SMTP is configured. */
-static int smtp_create(struct worker *w, const struct inbound_shared *sh,
-		       const struct relay_shared *relay, int sock)
+static int smtp_create(struct worker *w, const struct conf *conf, int sock)
 {
-	const struct conf *conf = sh->conf;
 	struct queue_conf qc;
 	struct spool_conf sc;
 	int rc;
@@ -333,7 +331,7 @@ static int smtp_create(struct worker *w, const struct inbound_shared *sh,
 					  QUEUE_PORT_SNAP_DEFAULT,
 					  QUEUE_PORT_REFRESH_US)) < 0 ||
 		    (rc = track_ring_init(&w->track, w->queue, sock, 4096)) < 0 ||
-		    (rc = relay_init(&w->relay, relay, w->tcp, &w->net, w->delivery,
+		    (rc = relay_init(&w->relay, &w->relay_snap->relay, w->tcp, &w->net, w->delivery,
 				     &w->track, &w->log, w->queue, &w->now,
 				     &w->wall_us)) < 0)
 			return rc;
@@ -351,7 +349,7 @@ static int smtp_create(struct worker *w, const struct inbound_shared *sh,
 		}
 		relay_set_spool(&w->relay, w->spool);
 	}
-	rc = inbound_init(&w->inbound, sh, w->tcp, w->spool, w->delivery, &w->track,
+	rc = inbound_init(&w->inbound, w->set->pub, w->tcp, w->spool, w->delivery, &w->track,
 			  &w->log, w->queue, &w->now, sock);
 	if (w->delivery != NULL)
 		w->inbound.relay = &w->relay;
@@ -380,9 +378,7 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     uint16_t queue, unsigned nb_workers,
 			     const struct conf *conf,
 			     const struct port_info *ports,
-			     struct rte_mempool *pool,
-			     const struct inbound_shared *smtp,
-			     const struct relay_shared *relay)
+			     struct rte_mempool *pool)
 {
 	int sock = (int)rte_lcore_to_socket_id(lcore);
 	struct worker *w = rte_zmalloc_socket("worker", sizeof(*w),
@@ -393,6 +389,7 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	w->lcore = lcore;
 	w->queue = queue;
 	w->set = set;
+	w->relay_snap = snap_hold(snap_current(set->pub));
 	w->idle_sleep_us = conf->idle_sleep_us;
 	w->cycles_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
 	if (rings_create(w, sock) < 0 || net_init(&w->net, conf, &w->stats, pool) < 0 ||
@@ -414,7 +411,7 @@ struct worker *worker_create(struct worker_set *set, unsigned lcore,
 	w->net.tcp_rx = tcp_rx;
 	w->net.owner = w;
 	if (tcp_create(w, conf, ports, nb_workers, pool, sock) < 0 ||
-	    smtp_create(w, smtp, relay, sock) < 0) {
+	    smtp_create(w, conf, sock) < 0) {
 		worker_destroy(w);
 		return NULL;
 	}
@@ -433,6 +430,8 @@ void worker_destroy(struct worker *w)
 	if (w->spool != NULL)
 		spool_close(w->spool);
 	relay_fini(&w->relay);
+	if (w->relay_snap != NULL)
+		snap_release(w->relay_snap);
 	queue_destroy(w->delivery);
 	queue_port_fini(&w->qport);
 	track_ring_fini(&w->track);
@@ -478,11 +477,26 @@ static unsigned poll_ports(struct worker *w)
 	return total;
 }
 
+/* A newer snapshot: the relay moves to it once it has drained (sessions
+ * move one by one, as they are accepted).  A worker without a relay
+ * switches at once, so it never keeps an old snapshot alive. */
+static void relay_follow(struct worker *w)
+{
+	struct snap *cur = snap_current(w->set->pub);
+
+	if (cur == w->relay_snap || !relay_drain(&w->relay))
+		return;
+	snap_release(w->relay_snap);
+	w->relay_snap = snap_hold(cur);
+	relay_set_shared(&w->relay, &cur->relay);
+}
+
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t next_timer = 0;
 
+	snap_worker_online(w->set->pub, w->queue);
 	while (!__atomic_load_n(&w->set->quit, __ATOMIC_RELAXED)) {
 		unsigned got;
 
@@ -497,6 +511,7 @@ int worker_main(void *arg)
 			queue_port_poll(&w->qport, w->delivery, w->wall_us, queue_cmd_done, w);
 			relay_poll(&w->relay);
 		}
+		relay_follow(w);        /* also without a relay: drop the old snapshot */
 		inbound_poll(&w->inbound);
 		tcp_stack_poll(w->tcp, w->now);
 		if (w->now >= next_timer) {
@@ -510,6 +525,8 @@ int worker_main(void *arg)
 			STATS_ADD(w->stats.busy_polls, 1);
 		else if (w->idle_sleep_us != 0)
 			rte_delay_us_sleep(w->idle_sleep_us);
+		snap_worker_quiescent(w->set->pub, w->queue);
 	}
+	snap_worker_offline(w->set->pub, w->queue);
 	return 0;
 }

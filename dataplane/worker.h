@@ -6,7 +6,8 @@
  * rings other threads reach it by: ARP news and misdirected TCP segments
  * from the other workers, commands and log lines to and from the main
  * lcore.  worker_main() is the run-to-completion poll loop: RX burst from
- * its queue of every port, process, TCP timers and output, flush TX.
+ * its queue of every port, process, TCP timers and output, flush TX, and
+ * report a quiescent state for the configuration snapshots.
  */
 #ifndef SLUICE_DATAPLANE_WORKER_H
 #define SLUICE_DATAPLANE_WORKER_H
@@ -17,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "control/config.h"
+#include "control/snapshot.h"
 #include "dataplane/diag.h"
 #include "dataplane/inbound.h"
 #include "dataplane/net/net.h"
@@ -64,6 +66,7 @@ struct worker {
 	struct track_ring track;    /* message events to the control plane */
 	struct inbound inbound;
 	struct relay relay;          /* delivery to the smart hosts */
+	struct snap *relay_snap;     /* held: the snapshot the relay runs on */
 	struct wlog log;
 	struct worker_stats stats;
 } __rte_cache_aligned;
@@ -73,18 +76,18 @@ struct worker_set {
 	unsigned n;
 	struct worker *w[RTE_MAX_LCORE];
 	bool quit;                  /* atomic: set by the main lcore */
+	struct snap_pub *pub;       /* the configuration snapshot */
 	uint8_t tcp_secret[16];     /* ISN and SYN-cookie secret every stack shares */
 };
 
 /* Allocate and set up the worker for LCORE, using queue QUEUE of every
- * port, one of NB_WORKERS.  Returns NULL on failure. */
+ * port, one of NB_WORKERS; SET->pub has the first snapshot.  Returns NULL
+ * on failure. */
 struct worker *worker_create(struct worker_set *set, unsigned lcore,
 			     uint16_t queue, unsigned nb_workers,
 			     const struct conf *conf,
 			     const struct port_info *ports,
-			     struct rte_mempool *pool,
-			     const struct inbound_shared *smtp,
-			     const struct relay_shared *relay);
+			     struct rte_mempool *pool);
 void worker_destroy(struct worker *w);
 
 /* Main lcore: ask W to open CONNS diag send connections to RADDR:RPORT,

@@ -88,18 +88,19 @@ sl_hugepages_total() {
 	awk '/^HugePages_Total:/ {print $2}' /proc/meminfo
 }
 
-# sl_start_sluiced CONF LOG: start build/sluiced in the background with its
-# stdout and stderr in LOG (line-buffered, so `ready` shows at once); sets
-# SL_SLUICED_PID.  SL_BUILD selects the build directory (default build).
+# sl_start_sluiced CONF LOG [ARGS...]: start build/sluiced (with ARGS) in the
+# background with its stdout and stderr in LOG (line-buffered, so `ready`
+# shows at once); sets SL_SLUICED_PID.  SL_BUILD selects the build directory (default build).
 # With SL_SETSID=1 it gets a session of its own (survives the terminal).
 sl_start_sluiced() {
 	local conf=$1 log=$2 bin=${SL_BUILD:-$SL_ROOT/build}/sluiced
+	shift 2
 	local -a pre=(stdbuf -oL -eL)
 	[[ -x $bin ]] || { sl_info "no $bin: build first"; return 1; }
 	[[ ${SL_SETSID:-0} == 1 ]] && pre=(setsid "${pre[@]}")
 	# A simple command in the background: $! is the PID that execs sluiced
 	# (setsid does not fork when the caller is not a group leader).
-	"${pre[@]}" "$bin" -c "$conf" </dev/null >"$log" 2>&1 &
+	"${pre[@]}" "$bin" -c "$conf" "$@" </dev/null >"$log" 2>&1 &
 	SL_SLUICED_PID=$!
 }
 

@@ -47,7 +47,7 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  stats    every counter: ports, TCP, SMTP, spool, queue, relay, per worker\n"
-		"  status   version, uptime, ports and workers\n"
+		"  status   version, uptime, config version, ports up, workers alive\n"
 		"  help     the commands the server understands\n"
 		"  diag-send ADDR:PORT BYTES [CONNS]\n"
 		"           open CONNS (1) connections that each send BYTES of the\n"
@@ -60,6 +60,12 @@ static void usage(FILE *out)
 		"  queue    queued messages: state, attempts, next attempt, last reply\n"
 		"  queue hold|release|delete|retry ID...\n"
 		"           act on queued messages (retry: deferred ones, now)\n"
+		"  reload   re-read the config file and apply it; an invalid file or a\n"
+		"           change that needs a restart changes nothing\n"
+		"  config   the running config: version, file, allow list\n"
+		"  allow list|add CIDR|remove CIDR\n"
+		"           the allow list; add and remove change smtp.allow_file,\n"
+		"           live and on disk\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET  control socket (default $SLUICE_SOCKET,\n"
@@ -290,6 +296,22 @@ static int queue_args(const struct options *o, struct json_object *req)
 	       ? -ENOMEM : 0;
 }
 
+/* "allow list" / "allow add|remove CIDR": the command "allow-ACTION". */
+static int allow_args(const struct options *o, struct json_object *req)
+{
+	bool list = o->nargs == 1 && strcmp(o->args[0], "list") == 0;
+	char name[32];
+
+	if (!list && (o->nargs != 2 || (strcmp(o->args[0], "add") != 0 &&
+					strcmp(o->args[0], "remove") != 0)))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "allow-%s", o->args[0]);
+	if (!list && add_str(req, "cidr", o->args[1]) < 0)
+		return -ENOMEM;
+	return json_object_object_add(req, "cmd", json_object_new_string(name)) < 0
+	       ? -ENOMEM : 0;
+}
+
 /* The request object for the command line, or NULL with *err set. */
 static struct json_object *build_request(const struct options *o, int *err)
 {
@@ -307,6 +329,8 @@ static struct json_object *build_request(const struct options *o, int *err)
 		*err = diag_send_args(o, req);
 	else if (strcmp(o->command, "queue") == 0)
 		*err = queue_args(o, req);
+	else if (strcmp(o->command, "allow") == 0)
+		*err = allow_args(o, req);
 	else
 		*err = o->nargs == 0 ? 0 : -EINVAL;
 	if (*err == 0)
@@ -630,8 +654,13 @@ static void print_status(struct json_object *result)
 
 	printf("version    %s\n", jstr(result, "version", "?"));
 	print_uptime(result);
-	printf("workers    %" PRIu64 "\n", ju64(result, "nb_workers"));
-	printf("ports      %" PRIu64 "\n", ju64(result, "nb_ports"));
+	printf("config     version %" PRIu64 ", %" PRIu64 " reload(s), %" PRIu64
+	       " refused\n", ju64(result, "snapshot_version"), ju64(result, "reloads"),
+	       ju64(result, "reloads_refused"));
+	printf("workers    %" PRIu64 " of %" PRIu64 " alive\n", ju64(result, "workers_alive"),
+	       ju64(result, "nb_workers"));
+	printf("ports      %" PRIu64 " of %" PRIu64 " up\n", ju64(result, "ports_up"),
+	       ju64(result, "nb_ports"));
 	for (size_t i = 0; i < jlen(ports); i++) {
 		struct json_object *p = json_object_array_get_idx(ports, i);
 
@@ -780,6 +809,38 @@ static void print_json(struct json_object *result)
 		JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* "allow list": one entry a line, with where it comes from. */
+static void print_allow(struct json_object *result)
+{
+	struct json_object *allow = jget(result, "allow");
+	const char *file = jstr(result, "allow_file", "");
+
+	printf("# config version %" PRIu64 "; allow file: %s\n", ju64(result, "version"),
+	       file[0] ? file : "(none: smtp.allow_file is not set)");
+	for (size_t i = 0; i < jlen(allow); i++) {
+		struct json_object *e = json_object_array_get_idx(allow, i);
+
+		printf("%-44s %s\n", jstr(e, "cidr", "?"),
+		       strcmp(jstr(e, "source", ""), "file") == 0 ? file : "smtp.allow");
+	}
+}
+
+/* "config": the file text as loaded, under a header, then the allow file. */
+static void print_config(struct json_object *result)
+{
+	char when[32];
+	const char *text = jstr(result, "text", "");
+
+	format_time(when, sizeof(when), (double)ju64(result, "loaded"));
+	printf("# %s, config version %" PRIu64 ", loaded %s\n", jstr(result, "path", "?"),
+	       ju64(result, "version"), when);
+	fputs(text, stdout);
+	if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+		putchar('\n');
+	printf("\n# allow list in force:\n");
+	print_allow(result);
+}
+
 /* Print RESULT; the exit status. */
 static int print_result(const struct options *o, struct json_object *result)
 {
@@ -802,6 +863,12 @@ static int print_result(const struct options *o, struct json_object *result)
 		print_status(result);
 	else if (strcmp(o->command, "help") == 0)
 		print_help(result);
+	else if (strcmp(o->command, "config") == 0)
+		print_config(result);
+	else if (strcmp(o->command, "allow") == 0 && strcmp(o->args[0], "list") == 0)
+		print_allow(result);
+	else if (strcmp(o->command, "reload") == 0 || strcmp(o->command, "allow") == 0)
+		printf("%s\n", jstr(result, "message", "done"));
 	else
 		print_json(result);
 	return 0;

@@ -84,11 +84,12 @@ lab_init() {
 	"$LAB" up || { not_ok "tools/lab up"; exit 1; }
 }
 
-# sluiced_start [CONF]: start sluiced, wait for `ready` (60 s).  On failure
-# the test ends (the trap cleans up).
+# sluiced_start [CONF [ARGS...]]: start sluiced, wait for `ready` (60 s).
+# On failure the test ends (the trap cleans up).
 sluiced_start() {
 	local conf=${1:-$SL_ROOT/conf/lab.conf} rc=0
-	sl_start_sluiced "$conf" "$SLUICED_LOG" || { not_ok "sluiced starts"; exit 1; }
+	shift || true
+	sl_start_sluiced "$conf" "$SLUICED_LOG" "$@" || { not_ok "sluiced starts"; exit 1; }
 	SLUICED_PID=$SL_SLUICED_PID
 	diag "sluiced pid $SLUICED_PID, log $SLUICED_LOG"
 	sl_wait_ready "$SLUICED_PID" "$SLUICED_LOG" 60 || rc=$?

@@ -25,5 +25,6 @@ void test_sink_register(void);
 void test_relay_dns_register(void);
 void test_prom_register(void);
 void test_http_register(void);
+void test_reload_register(void);
 
 #endif

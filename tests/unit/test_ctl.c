@@ -492,6 +492,9 @@ static void test_status_command(void)
 	CU_ASSERT_TRUE(json_object_is_type(jget(res, "uptime_s"), json_type_int));
 	CU_ASSERT_EQUAL(ju64(res, "nb_ports"), 2);
 	CU_ASSERT_EQUAL(ju64(res, "nb_workers"), 2);
+	CU_ASSERT_EQUAL(ju64(res, "ports_up"), 0);          /* fake ports: down */
+	CU_ASSERT_EQUAL(ju64(res, "workers_alive"), 0);     /* no worker loop runs */
+	CU_ASSERT_EQUAL(ju64(res, "snapshot_version"), 0);  /* no reload context */
 	CU_ASSERT_STRING_EQUAL(jstr(jidx(ports, 0), "name"), "inside");
 	CU_ASSERT_STRING_EQUAL(jstr(jidx(ports, 1), "name"), "outside");
 	CU_ASSERT_TRUE(json_object_is_type(jget(jidx(ports, 1), "link_up"),
@@ -517,6 +520,12 @@ static void test_help_command(void)
 	CU_ASSERT_TRUE(lists_command(cmds, "stats"));
 	CU_ASSERT_TRUE(lists_command(cmds, "status"));
 	CU_ASSERT_TRUE(lists_command(cmds, "help"));
+	CU_ASSERT_TRUE(lists_command(cmds, "reload"));
+	CU_ASSERT_TRUE(lists_command(cmds, "allow-add"));
+	json_object_put(resp);
+	resp = ask("{\"cmd\":\"reload\"}\n");
+	CU_ASSERT_FALSE(response_ok(resp));
+	CU_ASSERT_STRING_EQUAL(jstr(resp, "error"), "reload: this server cannot reload");
 	json_object_put(resp);
 }
 

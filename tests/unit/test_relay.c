@@ -446,6 +446,45 @@ static void test_deliver_failover_quit(void)
 	teardown(&f);
 }
 
+/* A config reload: relay_drain() takes no new message and closes idle
+ * connections; it says true only once nothing is in flight, and after
+ * relay_set_shared() delivery resumes on the new smart hosts. */
+static void test_drain_switch(void)
+{
+	static struct fix f;
+	struct relay_shared sh2;
+	char err[CONF_ERR_LEN];
+	unsigned msgs, conns;
+	bool drained = false;
+
+	setup(&f, "tls = \"none\";");
+	accept_msg(&f);
+	run(&f, 1000000);
+	CU_ASSERT_EQUAL_FATAL(f.srv.msgs, 1);
+	CU_ASSERT_FALSE(relay_drain(&f.r));       /* its connection is still open */
+	for (int i = 0; i < 5000 && !drained; i++) {
+		run(&f, 10000);
+		usleep(100);
+		drained = relay_drain(&f.r);
+	}
+	CU_ASSERT_TRUE_FATAL(drained);
+	CU_ASSERT_EQUAL(f.srv.closed, f.srv.conns); /* QUIT at once, not after 2 s idle */
+	msgs = f.srv.msgs;
+	conns = f.srv.conns;
+	accept_msg(&f);
+	run(&f, 1000000);
+	CU_ASSERT_EQUAL(f.srv.msgs, msgs);         /* nothing taken while draining */
+	CU_ASSERT_EQUAL(f.srv.conns, conns);
+	CU_ASSERT_TRUE(relay_drain(&f.r));
+	CU_ASSERT_EQUAL_FATAL(relay_shared_init(&sh2, &f.conf, err, sizeof(err)), 0);
+	relay_set_shared(&f.r, &sh2);
+	run(&f, 1000000);
+	CU_ASSERT(f.srv.msgs > msgs);
+	run(&f, 5000000);
+	teardown(&f);
+	relay_shared_fini(&sh2);
+}
+
 /* A 4xx from the cost-5 host: the retry goes to the next host first. */
 static void test_defer_next_host(void)
 {
@@ -650,4 +689,5 @@ void test_relay_register(void)
 	CU_add_test(s, "STARTTLS, verified", test_tls_verified);
 	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
 	CU_add_test(s, "STARTTLS required/opportunistic, self-signed: sent over TLS", test_tls_unverified);
+	CU_add_test(s, "drain for a reload, then switch", test_drain_switch);
 }

@@ -21,6 +21,7 @@
 
 #include "control/ctl.h"
 #include "control/prom.h"
+#include "control/reload.h"
 
 /* One port's software counters, for one worker or summed over all. */
 struct port_counters {

@@ -4,10 +4,12 @@
  * answer, garbage) through relay_dns_parse(); when a name is asked again
  * (TTL, its bounds, the retry after a failure that keeps the old
  * addresses) through relay_dns_update(); and the addresses the workers
- * read (relay_addrs_set/get).
+ * read (relay_addrs_set/get); and a reload's new smart hosts taking over
+ * the addresses already resolved (relay_dns_repoint).
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "control/relay_dns.h"
@@ -158,6 +160,55 @@ static void test_addrs(void)
 	relay_addrs_free(&sh);
 }
 
+static void named_host(struct conf_relay *c, unsigned i, const char *name,
+		       const char *host)
+{
+	snprintf(c->hosts[i].name, sizeof(c->hosts[i].name), "%s", name);
+	snprintf(c->hosts[i].host, sizeof(c->hosts[i].host), "%s", host);
+	c->hosts[i].named = true;
+}
+
+/* A reload reorders the hosts and adds one: the known name keeps its
+ * addresses at its new index at once; the new name has none yet. */
+static void test_repoint(void)
+{
+	static struct conf_relay oc, nc;
+	struct relay_shared osh = {.conf = &oc}, nsh = {.conf = &nc};
+	struct relay_dns d;
+	uint32_t two[] = {0xC6120102, 0xC6120103}, addr = 0;
+	char err[256];
+
+	memset(&oc, 0, sizeof(oc));
+	memset(&nc, 0, sizeof(nc));
+	/* a resolver that never answers: nothing here may wait for one */
+	snprintf(oc.resolver, sizeof(oc.resolver), "127.0.0.1:9");
+	snprintf(nc.resolver, sizeof(nc.resolver), "127.0.0.1:9");
+	named_host(&oc, 0, "smart", "smart.lab.test");
+	oc.nb_hosts = 1;
+	named_host(&nc, 0, "other", "other.lab.test");
+	named_host(&nc, 1, "smart", "smart.lab.test");
+	nc.nb_hosts = 2;
+	CU_ASSERT_EQUAL_FATAL(relay_addrs_new(&osh), 0);
+	CU_ASSERT_EQUAL_FATAL(relay_addrs_new(&nsh), 0);
+	CU_ASSERT_EQUAL_FATAL(relay_dns_open(&d, &osh, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(d.host[0].busy);
+	relay_dns_update(&d.host[0], two, 2, 60, 0);
+	relay_addrs_set(&osh, 0, d.host[0].a, d.host[0].n);
+
+	relay_dns_repoint(&d, &nsh);
+	CU_ASSERT_PTR_EQUAL(d.sh, &nsh);
+	CU_ASSERT_EQUAL(relay_addrs_get(&nsh, 1, 1, &addr), 0);
+	CU_ASSERT_EQUAL(addr, 0xC6120103);
+	CU_ASSERT_EQUAL(d.host[1].n, 2);
+	CU_ASSERT_EQUAL(d.host[1].ok, 1);
+	CU_ASSERT_TRUE(d.host[1].busy);       /* asked again all the same */
+	CU_ASSERT_EQUAL(relay_addrs_get(&nsh, 0, 0, &addr), -EHOSTUNREACH);
+	CU_ASSERT_TRUE(d.host[0].busy);
+	relay_dns_close(&d);
+	relay_addrs_free(&osh);
+	relay_addrs_free(&nsh);
+}
+
 void test_relay_dns_register(void)
 {
 	CU_pSuite s = CU_add_suite("relay_dns", NULL, NULL);
@@ -167,4 +218,5 @@ void test_relay_dns_register(void)
 	CU_add_test(s, "DNS answers: addresses and the shortest TTL", test_parse);
 	CU_add_test(s, "when a name is asked again", test_schedule);
 	CU_add_test(s, "the addresses workers read", test_addrs);
+	CU_add_test(s, "a reload's hosts keep the resolved addresses", test_repoint);
 }

@@ -11,6 +11,9 @@
 # message.  smtp-source -v logs the whole dialogue of its one session (-s 1),
 # so its log says which recipient got "250 ... queued as QID".
 #
+# spool.memory_mb = 1 keeps at most 64 bodies in memory: the rest are read
+# back from the spool for delivery.
+#
 # Afterwards: every message that got a 250 is at the sink, with the queue ID
 # the client was given; a message at the sink more than once is a duplicate,
 # and each duplicate must be explained by a kill: its queue ID was recovered
@@ -107,7 +110,8 @@ diag "seed $SEED (CRASH_SEED=$SEED repeats the kill moments)"
 cp "$SL_ROOT/conf/lab.conf" "$TMP/crash.conf"
 cat >>"$TMP/crash.conf" <<EOF2
 smtp = { port = 25; hostname = "sluice.lab"; allow = ["198.18.0.2"]; };
-spool = { dir = "$TMP/spool"; segment_mb = 8; segments = 4; max_segments = 16; };
+spool = { dir = "$TMP/spool"; segment_mb = 8; segments = 4; max_segments = 16;
+          memory_mb = 1; };
 queue = { max_messages = 30000; max_recipients = 30000; };
 relay = {
   smart_hosts = ({ name = "sink"; host = "198.18.1.2"; tls = "none"; });
@@ -239,5 +243,7 @@ diag "delivered without a 250 (committed, the reply lost in the kill):" \
 	"$(comm -13 <(echo "$ids") <(cut -d' ' -f1 <<<"$COPIES" | sort -u) | wc -l)"
 check_eq "every duplicate was in flight at a kill (a restart lies between its copies, and recovered its ID)" \
 	"$unexplained" 0
+check_ge "past the 1 MiB memory budget, bodies were read back from the spool" \
+	"$(stats_json | jq '.spool.disk_reads')" 1
 diag "took $((SECONDS - start)) s"
 sluiced_stop || true

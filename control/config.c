@@ -581,22 +581,30 @@ static int load_eal(const struct loader *ld, const config_setting_t *root,
 static int load_control(const struct loader *ld, const config_setting_t *root,
 			struct conf *out)
 {
-	static const char *const keys[] = {"socket", "track_log", "http", NULL};
+	static const char *const keys[] = {"socket", "track_log", "track_log_mb",
+					   "track_log_keep", "track_index", "http", NULL};
+	struct conf_track *t = &out->track;
+	const struct conf_uint_key k[] = {
+		{"track_log_mb", 1, 65536, 64, &t->log_mb},
+		{"track_log_keep", 1, 99, 5, &t->keep},
+		{"track_index", 1, 4000000, 100000, &t->index},
+	};
 	const config_setting_t *g;
 	const char *path;
 	int rc;
 
-	if ((rc = conf_get_group(ld, root, "control", true, keys, &g)) < 0)
+	if ((rc = conf_get_group(ld, root, "control", true, keys, &g)) < 0 ||
+	    (rc = conf_get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
 		return rc;
 	if ((rc = conf_get_string(ld, g, "socket", true, sizeof(out->ctl_socket),
 				  &path, NULL)) < 0)
 		return rc;
 	strcpy(out->ctl_socket, path);
-	if ((rc = conf_get_string(ld, g, "track_log", false, sizeof(out->track_log),
+	if ((rc = conf_get_string(ld, g, "track_log", false, sizeof(t->log),
 				  &path, NULL)) < 0)
 		return rc;
 	if (path != NULL)
-		strcpy(out->track_log, path);
+		strcpy(t->log, path);
 	return conf_load_http(ld, g, out);
 }
 
@@ -927,7 +935,7 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 {
 	static const char *const keys[] = {"eal", "control", "worker", "ports",
 					   "arp", "mbufs", "tcp", "diag", "smtp", "spool",
-					   "relay",
+					   "queue", "relay",
 					   NULL};
 	int rc;
 
@@ -941,6 +949,7 @@ static int load_root(const struct loader *ld, const config_setting_t *root,
 	    (rc = conf_load_diag(ld, root, out)) < 0 ||
 	    (rc = conf_load_smtp(ld, root, out)) < 0 ||
 	    (rc = conf_load_spool(ld, root, out)) < 0 ||
+	    (rc = conf_load_queue(ld, root, out)) < 0 ||
 	    (rc = conf_load_relay(ld, root, out)) < 0)
 		return rc;
 	return conf_get_uint(ld, root, "mbufs", 1023, 1048575, 8191, &out->mbufs, NULL);

@@ -80,6 +80,22 @@ struct conf_spool {
 	uint32_t max_segments;        /* per worker */
 	uint32_t commit_interval_us;  /* longest a finished message waits */
 	uint32_t commit_batch;        /* commit at once at this many */
+	uint32_t memory_mb;           /* bodies kept in memory for delivery;
+				       * past it they are read back from disk */
+};
+
+/* The delivery queue's bounds, per worker. */
+struct conf_queue {
+	uint32_t max_messages;        /* messages queued (the spool holds as many) */
+	uint32_t max_recipients;      /* recipient states, all messages */
+};
+
+/* The accepted-mail log. */
+struct conf_track {
+	char log[CONF_PATH_LEN * 4];  /* JSON lines; "" = none */
+	uint32_t log_mb;              /* rotate before a line would pass this */
+	uint32_t keep;                /* rotated files kept */
+	uint32_t index;               /* messages remembered for "accepted" */
 };
 
 /* The diagnostic TCP services (0 = off). */
@@ -95,7 +111,7 @@ struct conf {
 	int eal_argc;
 	char *eal_argv[CONF_MAX_EAL_ARGS]; /* owned; argv[0] is "sluiced" */
 	char ctl_socket[CONF_PATH_LEN];
-	char track_log[CONF_PATH_LEN * 4]; /* accepted-mail log (JSON lines); "" = none */
+	struct conf_track track;   /* control.track_* */
 	struct conf_http http;             /* control.http: metrics and the web page */
 	unsigned nb_ports;
 	struct conf_port ports[CONF_MAX_PORTS];
@@ -110,6 +126,7 @@ struct conf {
 	struct conf_diag diag;
 	struct conf_smtp smtp;
 	struct conf_spool spool;
+	struct conf_queue queue;
 	struct conf_relay relay;
 };
 

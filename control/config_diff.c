@@ -77,7 +77,25 @@ static bool same_spool(const struct conf *a, const struct conf *b)
 {
 	return SAME_STR(a, b, spool.dir) && SAME(a, b, spool.segment_mb) &&
 	       SAME(a, b, spool.segments) && SAME(a, b, spool.max_segments) &&
-	       SAME(a, b, spool.commit_interval_us) && SAME(a, b, spool.commit_batch);
+	       SAME(a, b, spool.commit_interval_us) && SAME(a, b, spool.commit_batch) &&
+	       SAME(a, b, spool.memory_mb);
+}
+
+static bool same_queue(const struct conf *a, const struct conf *b)
+{
+	return SAME(a, b, queue.max_messages) && SAME(a, b, queue.max_recipients);
+}
+
+static bool same_track(const struct conf *a, const struct conf *b)
+{
+	return SAME_STR(a, b, track.log) && SAME(a, b, track.log_mb) &&
+	       SAME(a, b, track.keep) && SAME(a, b, track.index);
+}
+
+static bool same_http(const struct conf *a, const struct conf *b)
+{
+	return SAME(a, b, http.on) && SAME(a, b, http.addr) && SAME(a, b, http.port) &&
+	       SAME_STR(a, b, http.token) && SAME_STR(a, b, http.basic);
 }
 
 static bool same_list(const char (*a)[CONF_CIDR_LEN], unsigned na,
@@ -189,7 +207,7 @@ SIMPLE(same_unknown, smtp.unknown)
 #define SIMPLE_STR(fn, field) \
 	static bool fn(const struct conf *a, const struct conf *b) { return SAME_STR(a, b, field); }
 SIMPLE_STR(same_socket, ctl_socket)
-SIMPLE_STR(same_track_log, track_log)
+SIMPLE_STR(same_resolver, relay.resolver)
 SIMPLE_STR(same_hostname, smtp.hostname)
 #undef SIMPLE_STR
 
@@ -200,7 +218,8 @@ static const struct {
 } keys[] = {
 	{"eal", true, same_eal},
 	{"control.socket", true, same_socket},
-	{"control.track_log", true, same_track_log},
+	{"control.track_log/track_log_mb/track_log_keep/track_index", true, same_track},
+	{"control.http", true, same_http},
 	{"worker.idle_sleep_us", true, same_idle},
 	{"ports", true, same_ports},
 	{"arp", true, same_arp},
@@ -210,6 +229,7 @@ static const struct {
 	{"smtp.port/sessions", true, same_smtp_fixed},
 	{"smtp.auth/credentials", true, same_smtp_auth},
 	{"spool", true, same_spool},
+	{"queue", true, same_queue},
 	{"relay.max_conns/retry_s/lifetime_s (or adding/removing the relay)", true,
 	 same_relay_fixed},
 	{"smtp.hostname", false, same_hostname},
@@ -221,6 +241,7 @@ static const struct {
 	{"relay.smart_hosts", false, same_hosts},
 	{"relay.routes", false, same_routes},
 	{"relay.timeout_s/host_down_s", false, same_relay_timers},
+	{"relay.resolver", false, same_resolver},
 };
 
 unsigned conf_diff(const struct conf *old, const struct conf *new,

@@ -71,6 +71,8 @@ int conf_load_spool(const struct loader *ld, const config_setting_t *root,
 		    struct conf *out);
 int conf_load_http(const struct loader *ld, const config_setting_t *control,
 		   struct conf *out);
+int conf_load_queue(const struct loader *ld, const config_setting_t *root,
+		    struct conf *out);
 int conf_load_relay(const struct loader *ld, const config_setting_t *root,
 		    struct conf *out);
 

@@ -1,7 +1,8 @@
 /*
- * config_mail: the "smtp" and "spool" sections of the configuration — the
- * inbound SMTP service (listener, allow list, policy for unknown sources,
- * AUTH and STARTTLS material, limits) and the durable spool.
+ * config_mail: the "smtp", "spool" and "queue" sections of the
+ * configuration — the inbound SMTP service (listener, allow list, policy for
+ * unknown sources, AUTH and STARTTLS material, limits), the durable spool
+ * and the delivery queue's bounds.
  */
 #include <string.h>
 
@@ -142,7 +143,7 @@ int conf_load_spool(const struct loader *ld, const config_setting_t *root,
 {
 	static const char *const keys[] = {"dir", "segment_mb", "segments",
 					   "max_segments", "commit_interval_us",
-					   "commit_batch", NULL};
+					   "commit_batch", "memory_mb", NULL};
 	struct conf_spool *sp = &out->spool;
 	const struct conf_uint_key k[] = {
 		{"segment_mb", 1, 4096, 64, &sp->segment_mb},
@@ -150,6 +151,7 @@ int conf_load_spool(const struct loader *ld, const config_setting_t *root,
 		{"max_segments", 1, 64, 16, &sp->max_segments},
 		{"commit_interval_us", 0, 1000000, 0, &sp->commit_interval_us},
 		{"commit_batch", 1, 4096, 64, &sp->commit_batch},
+		{"memory_mb", 0, 65536, 64, &sp->memory_mb},
 	};
 	const config_setting_t *g;
 	int rc;
@@ -168,5 +170,27 @@ int conf_load_spool(const struct loader *ld, const config_setting_t *root,
 				config_setting_get_member(root, "smtp"), "port"),
 				"a \"spool\" group with \"dir\" is needed (mail is "
 				"spooled before the 250)");
+	return 0;
+}
+
+int conf_load_queue(const struct loader *ld, const config_setting_t *root,
+		    struct conf *out)
+{
+	static const char *const keys[] = {"max_messages", "max_recipients", NULL};
+	struct conf_queue *q = &out->queue;
+	const struct conf_uint_key k[] = {
+		{"max_messages", 1, 1u << 22, 16384, &q->max_messages},
+		{"max_recipients", 1, 1u << 26, 262144, &q->max_recipients},
+	};
+	const config_setting_t *g;
+	int rc;
+
+	if ((rc = conf_get_group(ld, root, "queue", false, keys, &g)) < 0 ||
+	    (rc = conf_get_uints(ld, g, k, sizeof(k) / sizeof(k[0]))) < 0)
+		return rc;
+	if (q->max_recipients < q->max_messages)
+		return conf_fail_at(ld, config_setting_get_member(g, "max_recipients"),
+				    "must be at least max_messages (%u), got %u",
+				    q->max_messages, q->max_recipients);
 	return 0;
 }

@@ -66,6 +66,13 @@ static void to_spool_env(struct inbound *in, const struct inbound_session *s,
 		};
 }
 
+/* Why the spool refused the message of S (the reply only says 451/452). */
+static void refused(struct inbound_session *s, const char *qid, int err)
+{
+	wlog(s->in->log, "%s: spool refused a message from [%s]: %s",
+	     qid[0] != '\0' ? qid : "NOQUEUE", s->client_text, strerror(-err));
+}
+
 /* The relay keeps each message's envelope from its start; one that is
  * not accepted after all is forgotten there. */
 static void forget(struct inbound *in, uint64_t qid)
@@ -91,6 +98,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	if ((rc = spool_msg_begin(in->spool, &senv, senv.arrival_us, &s->msg)) < 0) {
 		s->msg = NULL;
 		s->msg_err = rc;
+		refused(s, "", rc);
 		return;
 	}
 	s->qid = spool_msg_qid(s->msg);
@@ -105,6 +113,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
 		s->msg_err = rc;
+		refused(s, qid, rc);
 	}
 }
 
@@ -116,6 +125,10 @@ static void tx_body(void *arg, const uint8_t *data, size_t len)
 	if (s->msg == NULL)
 		return;
 	if ((rc = spool_msg_append(s->msg, data, len)) < 0) {
+		char qid[SPOOL_QID_LEN + 1];
+
+		spool_qid_format(s->qid, qid);
+		refused(s, qid, rc);
 		forget(s->in, s->qid);
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
@@ -202,6 +215,10 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 	}
 	s->commit_pending = true;
 	if ((rc = spool_msg_end(m, committed, s)) < 0) {
+		char qid[SPOOL_QID_LEN + 1];
+
+		spool_qid_format(s->qid, qid);
+		refused(s, qid, rc);
 		s->commit_pending = false;
 		forget(s->in, s->qid);
 		spool_msg_abort(m);

@@ -359,9 +359,12 @@ static int track_open(struct daemon *d)
 
 	if (d->conf.smtp.port == 0)
 		return 0;
-	track_log_conf_defaults(&tc, d->conf.track_log[0] ? d->conf.track_log : NULL);
+	track_log_conf_defaults(&tc, d->conf.track.log[0] ? d->conf.track.log : NULL);
+	tc.max_bytes = (uint64_t)d->conf.track.log_mb << 20;
+	tc.keep = d->conf.track.keep;
+	tc.index_max = d->conf.track.index;
 	if ((rc = track_log_open(&tc, &d->track)) < 0) {
-		fprintf(stderr, "sluiced: tracking log %s: %s\n", d->conf.track_log,
+		fprintf(stderr, "sluiced: tracking log %s: %s\n", d->conf.track.log,
 			strerror(-rc));
 		return 1;
 	}

@@ -325,6 +325,8 @@ static int smtp_create(struct worker *w, const struct conf *conf, int sock)
 	if (conf->smtp.port != 0) {
 		queue_conf_defaults(&qc);
 		relay_queue_conf(&conf->relay, &qc);
+		qc.max_entries = conf->queue.max_messages;
+		qc.max_rcpts = conf->queue.max_recipients;
 		w->wall_us = wall_us();
 		if ((rc = queue_create(&qc, &w->delivery)) < 0 ||
 		    (rc = queue_port_init(&w->qport, w->queue, sock,
@@ -341,6 +343,11 @@ static int smtp_create(struct worker *w, const struct conf *conf, int sock)
 		sc.seg_max = conf->spool.max_segments;
 		sc.commit_interval_us = conf->spool.commit_interval_us;
 		sc.commit_batch = conf->spool.commit_batch;
+		/* every queued message, plus those being received and DSNs */
+		sc.max_msgs = conf->queue.max_messages + conf->smtp.sessions +
+			      SPOOL_MSGS_SPARE;
+		sc.max_extents = sc.max_msgs * SPOOL_EXTENTS_PER_MSG;
+		sc.mem_budget = (uint64_t)conf->spool.memory_mb << 20;
 		rc = spool_open(&sc, now_us(w), recovered, w, &w->spool);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: worker %u: spool %s: %s\n", w->queue,

@@ -103,7 +103,9 @@ int queue_create(const struct queue_conf *conf, struct queue **out)
 	if (q == NULL)
 		return -ENOMEM;
 	q->conf = *conf;
-	q->nchunks = (conf->max_rcpts + RCHUNK - 1) / RCHUNK;
+	/* Each entry rounds its recipients up to whole chunks: one spare
+	 * chunk per entry keeps max_rcpts the only recipient limit. */
+	q->nchunks = (conf->max_rcpts + RCHUNK - 1) / RCHUNK + conf->max_entries;
 	q->ent = calloc(conf->max_entries, sizeof(*q->ent));
 	q->free_ent = calloc(conf->max_entries, sizeof(*q->free_ent));
 	q->heap = calloc(conf->max_entries, sizeof(*q->heap));
@@ -288,7 +290,7 @@ int queue_add(struct queue *q, const struct queue_add *a, uint64_t now)
 		return -EINVAL;
 	if (queue_map_get(&q->map, a->qid, &idx) == 0)
 		return -EEXIST;
-	if (q->nfree_ent == 0 ||
+	if (q->nfree_ent == 0 || q->stats.rcpts + a->nrcpt > q->conf.max_rcpts ||
 	    (first = chunks_take(q, chunks_for(a->nrcpt))) == NONE) {
 		q->stats.full++;
 		return -ENOBUFS;

@@ -45,6 +45,12 @@ struct spool_conf {
 	uint64_t retry_us;            /* retry growing the spool this often when full */
 };
 
+/* Sizing from a queue bound: message slots beyond the queued messages and
+ * the sessions receiving (DSNs in the making), and body records tracked
+ * per slot (a body arrives in several records, one per piece of input). */
+#define SPOOL_MSGS_SPARE       16
+#define SPOOL_EXTENTS_PER_MSG  16
+
 /* Defaults: 64 MiB segments, 4 preallocated, up to 16; 256 KiB blocks;
  * commit whenever no commit is in flight (groups form while one is), at
  * most 64 messages waiting; 64 MiB of bodies in memory. */

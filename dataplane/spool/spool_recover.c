@@ -266,7 +266,7 @@ static void finish(struct scan *s, spool_recovered_fn *fn, void *arg)
 		spool_rec_get_envelope(&r, &env, s->rcpt, SPOOL_RCPT_MAX);
 		m->state = MSG_ACCEPTED;
 		STATS_ADD(sp->stats.recovered, 1);
-		SPOOL_LOG(INFO, "%s: recovered from=<%.*s>, size=%llu, nrcpt=%u",
+		SPOOL_LOG(NOTICE, "%s: recovered from=<%.*s>, size=%llu, nrcpt=%u",
 			  id, env.sender.len, env.sender.p,
 			  (unsigned long long)m->size, env.nrcpt);
 		if (fn != NULL)

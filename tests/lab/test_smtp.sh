@@ -90,6 +90,20 @@ check_match "sluicectl queue lists it, waiting for delivery" \
 	"$(until_match 3 "^$qid" ctl queue)" "^$qid +active"
 check "sluicectl queue hold $qid" ctl_quiet queue hold "$qid"
 check_match "... and it is held" "$(until_match 3 "^$qid +held" ctl queue)" "^$qid +held"
+check_match "queue retry of a held message is refused" \
+	"$(ctl queue retry "$qid" 2>&1 || true)" "held \(release it\)"
+check "sluicectl queue release $qid" ctl_quiet queue release "$qid"
+check_match "... and it is active again" "$(until_match 3 "^$qid +active" ctl queue)" "^$qid +active"
+check_match "queue retry of a message that is not deferred is refused" \
+	"$(ctl queue retry "$qid" 2>&1 || true)" "not deferred"
+check_match "accepted --from --to --since finds it" \
+	"$(ctl accepted --from SENDER@lab --to rcpt@ --since 10m)" "^[0-9-]+ [0-9:]+ +$qid "
+check_eq "accepted --from another sender finds nothing" \
+	"$(ctl accepted --from nobody@ | grep -c "$qid" || true)" 0
+check_eq "accepted --since a time after it finds nothing" \
+	"$(ctl accepted --since "$(($(date +%s) + 60))" | grep -c "$qid" || true)" 0
+check_match "accepted --json --id: its recipient" \
+	"$(ctl accepted --json --id "$qid" | jq -r '.messages[0].to[0]')" '^rcpt@example\.com$'
 check_match "the tracking log has it as a JSON line" "$(cat "$TMP/track.jsonl")" "\"event\":\"accepted\",\"id\":\"$qid\""
 
 swaks_in -tls --h-Subject starttls
@@ -122,14 +136,19 @@ check_eq "no session refused for lack of room" "$(smtp_stat no_session)" 0
 accepted=$(smtp_stat messages)
 check_eq "every 250 is a committed spool message" "$(spool_stat msgs_committed)" "$accepted"
 check_ge "group commit: fewer commits than messages" "$((accepted - $(spool_stat commits)))" 1
+check "sluicectl queue delete $qid" ctl_quiet queue delete "$qid"
+check_eq "... it leaves the queue" \
+	"$(until_match 3 "^$((accepted - 1)) messages queued" ctl queue | grep -c "^$qid" || true)" 0
+check_match "... and the log says so" "$(cat "$SLUICED_LOG")" "$qid: removed"
 
 # --- restart with AUTH: the spool gives back everything that got a 250 --------------
 sluiced_stop || true
 "$SL_ROOT/tools/sluice-passwd" -m sha512 relay <<<"s3cret-pw" >"$TMP/users"
 sluiced_start "$(make_conf auth "auth = true; credentials = \"$TMP/users\";")"
-check_eq "after a restart, recovery finds every accepted message" "$(spool_stat recovered)" "$accepted"
+check_eq "after a restart, recovery finds every accepted message but the deleted one" \
+	"$(spool_stat recovered)" "$((accepted - 1))"
 check_match "... and queues it for delivery again" \
-	"$(until_match 3 "^$accepted messages queued" ctl queue)" "^$accepted messages queued"
+	"$(until_match 3 "^$((accepted - 1)) messages queued" ctl queue)" "^$((accepted - 1)) messages queued"
 check_eq "... and discards none" "$(spool_stat discarded)" 0
 
 swaks_in --li 198.18.0.3 -tls --auth LOGIN --auth-user relay --auth-password s3cret-pw

@@ -132,6 +132,20 @@ static const char *with_tail(const char *tail)
 	return build(p, 2, tail);
 }
 
+/* with_tail(TAIL) with CONTROL added to the control group (line 2). */
+static const char *with_control(const char *control, const char *tail)
+{
+	static char text[TEXT_LEN];
+	const char *base = with_tail(tail), *at = strstr(base, " };\n");
+	int n;
+
+	CU_ASSERT_FATAL(at != NULL);
+	n = snprintf(text, sizeof(text), "%.*s %s%s", (int)(at - base), base,
+		     control, at);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(text));
+	return text;
+}
+
 /* The two default ports with port 1's fields changed where non-NULL. */
 static const char *with_port1(const char *name, const char *device,
 			      const char *address, const char *extra)
@@ -414,6 +428,43 @@ static void test_tcp_diag_impair(void)
 		   L_EXTRA(1), "ports.[1].impair", "impair: loss: '200%' is over 100%");
 }
 
+/* The queue's bounds, the spool's memory budget and the tracking log's
+ * rotation and index: values, defaults, ranges. */
+static void test_queue_track(void)
+{
+	if (EXPECT_OK(with_tail(""))) {
+		CU_ASSERT_STRING_EQUAL(C.track.log, "");
+		CU_ASSERT_EQUAL(C.track.log_mb, 64);
+		CU_ASSERT_EQUAL(C.track.keep, 5);
+		CU_ASSERT_EQUAL(C.track.index, 100000);
+		conf_free(&C);
+	}
+	if (EXPECT_OK(with_control("track_log = \"/t.jsonl\"; track_log_mb = 2; "
+				   "track_log_keep = 9; track_index = 500;",
+				   "queue = { max_messages = 1000; max_recipients = 5000; };\n"
+				   "spool = { memory_mb = 0; };\n"))) {
+		CU_ASSERT_STRING_EQUAL(C.track.log, "/t.jsonl");
+		CU_ASSERT_EQUAL(C.track.log_mb, 2);
+		CU_ASSERT_EQUAL(C.track.keep, 9);
+		CU_ASSERT_EQUAL(C.track.index, 500);
+		CU_ASSERT_EQUAL(C.queue.max_messages, 1000);
+		CU_ASSERT_EQUAL(C.queue.max_recipients, 5000);
+		CU_ASSERT_EQUAL(C.spool.memory_mb, 0);
+		conf_free(&C);
+	}
+	EXPECT_ERR("eal = [];\ncontrol = { socket = \"/x\"; track_log_keep = 100; };", 2,
+		   "control.track_log_keep", "must be 1..99, got 100");
+	EXPECT_ERR("eal = [];\ncontrol = { socket = \"/x\"; track_index = 0; };", 2,
+		   "control.track_index", "must be 1..4000000, got 0");
+	EXPECT_ERR(with_tail("queue = { max_messages = 0; };\n"), L_TAIL(2),
+		   "queue.max_messages", "must be 1..4194304, got 0");
+	EXPECT_ERR(with_tail("queue = { max_messages = 100;\n max_recipients = 99; };\n"),
+		   L_TAIL(2) + 1, "queue.max_recipients",
+		   "must be at least max_messages (100), got 99");
+	EXPECT_ERR(with_tail("queue = { max_msgs = 10; };\n"), L_TAIL(2), "queue.max_msgs",
+		   "unknown key (expected one of: max_messages, max_recipients)");
+}
+
 /* smtp and spool: values, defaults and the rules between keys. */
 static void test_smtp_spool(void)
 {
@@ -423,6 +474,9 @@ static void test_smtp_spool(void)
 		CU_ASSERT_EQUAL(C.smtp.unknown, CONF_UNKNOWN_TEMPFAIL);
 		CU_ASSERT_STRING_EQUAL(C.spool.dir, "/var/spool/sluice");
 		CU_ASSERT_EQUAL(C.spool.segment_mb, 64);
+		CU_ASSERT_EQUAL(C.spool.memory_mb, 64);
+		CU_ASSERT_EQUAL(C.queue.max_messages, 16384);
+		CU_ASSERT_EQUAL(C.queue.max_recipients, 262144);
 		conf_free(&C);
 	}
 	if (EXPECT_OK(with_tail("smtp = { port = 25; hostname = \"gw.example\"; "
@@ -470,7 +524,7 @@ static void test_smtp_spool(void)
 static void test_unknown_keys(void)
 {
 	EXPECT_ERR(with_tail("mbuf = 4096;\n"), L_TAIL(2), "mbuf",
-		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag, smtp, spool, relay)");
+		   "unknown key (expected one of: eal, control, worker, ports, arp, mbufs, tcp, diag, smtp, spool, queue, relay)");
 	EXPECT_ERR(with_tail("arp = {\n  timeout = 30;\n  retry = 100;\n};\n"),
 		   L_TAIL(2) + 2, "arp.retry",
 		   "unknown key (expected one of: timeout, retry_ms, retries, pending, entries)");
@@ -478,14 +532,16 @@ static void test_unknown_keys(void)
 		   "worker.idle_sleep",
 		   "unknown key (expected one of: idle_sleep_us)");
 	EXPECT_ERR("eal = [];\ncontrol = { socket = \"/x\"; path = \"/y\"; };", 2,
-		   "control.path", "unknown key (expected one of: socket, track_log, http)");
+		   "control.path", "unknown key (expected one of: socket, track_log, track_log_mb, "
+		   "track_log_keep, track_index, http)");
 	EXPECT_ERR(with_port1(NULL, NULL, NULL, "gatway = \"198.18.1.254\";"),
 		   L_EXTRA(1), "ports.[1].gatway",
 		   "unknown key (expected one of: name, device, address, gateway, "
 		   "rx_desc, tx_desc, impair)");
 	/* A typo is reported before the key it was meant to be is missed. */
 	EXPECT_ERR("eal = [];\ncontrol = { sockt = \"/x\"; };", 2, "control.sockt",
-		   "unknown key (expected one of: socket, track_log, http)");
+		   "unknown key (expected one of: socket, track_log, track_log_mb, "
+		   "track_log_keep, track_index, http)");
 }
 
 static void test_missing_keys(void)
@@ -956,6 +1012,7 @@ void test_config_register(void)
 		{"unknown keys", test_unknown_keys},
 		{"tcp, diag and port impairment", test_tcp_diag_impair},
 		{"smtp and spool", test_smtp_spool},
+		{"queue and tracking", test_queue_track},
 		{"missing required keys", test_missing_keys},
 		{"wrong types", test_wrong_types},
 		{"out-of-range values", test_out_of_range},

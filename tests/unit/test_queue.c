@@ -238,10 +238,12 @@ static void test_bounded(void)
 
 	queue_conf_defaults(&c);
 	c.max_entries = 4;
-	c.max_rcpts = 120;     /* two chunks of 60 */
+	c.max_rcpts = 120;
 	q = make(&c);
-	CU_ASSERT_EQUAL(add(q, 1, 61, T0), 0);    /* both chunks */
-	CU_ASSERT_EQUAL(add(q, 2, 1, T0), -ENOBUFS);
+	CU_ASSERT_EQUAL(add(q, 1, 61, T0), 0);    /* two chunks of 60 */
+	CU_ASSERT_EQUAL(add(q, 2, 59, T0), 0);    /* recipients count, not chunks */
+	CU_ASSERT_EQUAL(add(q, 4, 1, T0), -ENOBUFS);
+	CU_ASSERT_EQUAL(queue_stats(q)->rcpts, 120);
 	CU_ASSERT_EQUAL(add(q, 0, 1, T0), -EINVAL);
 	CU_ASSERT_EQUAL(add(q, 3, 0, T0), -EINVAL);
 	queue_destroy(q);
@@ -252,6 +254,14 @@ static void test_bounded(void)
 	CU_ASSERT_EQUAL(add(q, 5, 1, T0), -ENOBUFS);
 	CU_ASSERT_EQUAL(queue_stats(q)->full, 1);
 	CU_ASSERT_EQUAL(queue_stats(q)->entries, 4);
+	queue_destroy(q);
+	/* As many single-recipient messages as entries, with no more
+	 * recipient states than that (each takes a chunk of 60). */
+	c.max_entries = c.max_rcpts = 300;
+	q = make(&c);
+	for (unsigned i = 1; i <= 300; i++)
+		CU_ASSERT_EQUAL_FATAL(add(q, i, 1, T0), 0);
+	CU_ASSERT_EQUAL(add(q, 301, 1, T0), -ENOBUFS);
 	queue_destroy(q);
 }
 

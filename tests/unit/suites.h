@@ -21,5 +21,6 @@ void test_ctl_queue_register(void);
 void test_smtp_client_register(void);
 void test_relay_conf_register(void);
 void test_relay_register(void);
+void test_loadgen_register(void);
 
 #endif

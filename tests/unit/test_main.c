@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 	test_smtp_client_register();
 	test_relay_conf_register();
 	test_relay_register();
+	test_loadgen_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

@@ -83,6 +83,11 @@ enum lg_state lg_session_state(const struct lg_session *s)
 	return s->state;
 }
 
+unsigned lg_session_started(const struct lg_session *s)
+{
+	return s->msgs_done + (s->msg != NULL);
+}
+
 uint64_t lg_session_deadline(const struct lg_session *s)
 {
 	switch (s->state) {

@@ -72,6 +72,9 @@ void lg_session_tick(struct lg_session *s, uint64_t now_us);
 
 enum lg_state lg_session_state(const struct lg_session *s);
 
+/* Messages this connection has started. */
+unsigned lg_session_started(const struct lg_session *s);
+
 /* When the session next needs a tick (UINT64_MAX: none). */
 uint64_t lg_session_deadline(const struct lg_session *s);
 

@@ -126,15 +126,29 @@ static int setup(struct run *r)
 	return 0;
 }
 
-/* Opens idle sessions while the run goes on; false once all are idle and
- * the run is over. */
+/* Messages the open sessions may still start (each up to -m). */
+static uint64_t outstanding(const struct run *r)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < r->o.sessions; i++)
+		if (lg_session_state(r->s[i]) != LG_S_IDLE)
+			n += r->o.per_session - lg_session_started(r->s[i]);
+	return n;
+}
+
+/* Opens idle sessions while the run goes on — with --count, only while
+ * the open ones cannot take every remaining message; false once all are
+ * idle and the run is over. */
 static bool refill(struct run *r, uint64_t now)
 {
 	bool busy = false;
 
 	for (unsigned i = 0; i < r->o.sessions; i++) {
 		if (lg_session_state(r->s[i]) == LG_S_IDLE && !run_over(r, now) &&
-		    !hopeless(r) && lg_session_open(r->s[i], now) < 0)
+		    !hopeless(r) &&
+		    (r->o.count == 0 || r->o.count - r->issued > outstanding(r)) &&
+		    lg_session_open(r->s[i], now) < 0)
 			r->st.err[LG_ERR_CONNECT]++;
 		busy |= lg_session_state(r->s[i]) != LG_S_IDLE;
 	}

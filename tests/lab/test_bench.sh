@@ -84,7 +84,7 @@ SL_BUILD=$SL_BUILD timeout 120 "$SL_ROOT/bench/compare" -n 200 -p 50 -o "$TMP/re
 	>"$TMP/compare.out" 2>&1 || true
 sed 's/^/#   /' "$TMP/compare.out" | tail -n 22
 J=$TMP/results/compare.json
-check_eq "bench/compare: 16 measurements" "$(jq '.results | length' "$J" 2>/dev/null || echo 0)" 16
+check_eq "bench/compare: 18 measurements (8 cases and half load, each system)" "$(jq ".results | length" "$J" 2>/dev/null || echo 0)" 18
 check "... every message sent reached the sink" jq -e \
 	'all(.results[]; .sent == .received)' "$J"
 check "... messages/s, CPU per 1000 and peak memory are positive" jq -e \

@@ -8,13 +8,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-TMP=$(mktemp -d /tmp/sl-test-bench.XXXXXX)
+TMP=
 BENCH=$SL_BUILD/bench/loadgen/sluice-bench
 SINK=
 
 cleanup() {
 	[[ -n $SINK ]] && { kill "$SINK" 2>/dev/null; wait "$SINK" 2>/dev/null; }
-	rm -rf "$TMP"
+	[[ -n $TMP ]] && rm -rf "$TMP"
 	lab_exit
 }
 
@@ -23,9 +23,8 @@ sink_count() {
 }
 # wait_sink N SECONDS: until the sink has counted N; echoes the count.
 wait_sink() {
-	local start=$SECONDS
-	while ((${n:=$(sink_count)} < $1 && SECONDS - start < $2)); do sleep 0.2; n=; done
-	n=$(sink_count)
+	local start=$SECONDS n
+	while n=$(sink_count); ((${n:-0} < $1 && SECONDS - start < $2)); do sleep 0.2; done
 	echo "${n:-0}"
 }
 # bench ARGS...: sluice-bench from sl-in with --json into $TMP/bench.json.
@@ -35,6 +34,7 @@ bench() {
 jqb() { jq -r "$1" "$TMP/bench.json" 2>/dev/null || echo missing; }
 
 lab_init
+TMP=$(mktemp -d /tmp/sl-test-bench.XXXXXX)
 trap cleanup EXIT
 [[ -x $BENCH ]] || { not_ok "$BENCH is built"; exit 1; }
 

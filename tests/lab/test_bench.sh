@@ -80,7 +80,7 @@ kill "$SINK" 2>/dev/null; wait "$SINK" 2>/dev/null || true
 SINK=
 
 # --- bench/compare, small -----------------------------------------------------------
-SL_BUILD=$SL_BUILD timeout 120 "$SL_ROOT/bench/compare" -n 200 -p 50 -o "$TMP/results" \
+SL_BUILD=$SL_BUILD timeout 120 "$SL_ROOT/bench/compare" -n 100 -p 24 -o "$TMP/results" \
 	>"$TMP/compare.out" 2>&1 || true
 sed 's/^/#   /' "$TMP/compare.out" | tail -n 22
 J=$TMP/results/compare.json

@@ -26,5 +26,6 @@ void test_relay_dns_register(void);
 void test_prom_register(void);
 void test_http_register(void);
 void test_reload_register(void);
+void test_loadgen_register(void);
 
 #endif

@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 	test_sink_register();
 	test_relay_dns_register();
 	test_reload_register();
+	test_loadgen_register();
 
 	int a = 1;
 	CU_basic_set_mode(CU_BRM_NORMAL);

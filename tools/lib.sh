@@ -14,10 +14,13 @@ sl_require_root() {
 }
 
 # The packages of tools/packages.txt that are not installed, one a line.
+# A line "PKG cmd=NAME" needs PKG only where no command NAME exists (npm:
+# NodeSource's nodejs carries its own and conflicts with Debian's).
 sl_missing_packages() {
-	local p status
-	while read -r p; do
+	local p status rest
+	while read -r p rest; do
 		[[ -z $p || $p == \#* ]] && continue
+		[[ $rest == cmd=* ]] && command -v "${rest#cmd=}" >/dev/null && continue
 		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
 		[[ $status == "install ok installed" ]] || printf '%s\n' "$p"
 	done <"$SL_PACKAGES_FILE"

@@ -33,6 +33,20 @@ struct track_log_conf {
 /* 64 MiB files, 5 kept, 100000 messages remembered, text to stderr. */
 void track_log_conf_defaults(struct track_log_conf *c, const char *path);
 
+#define TRACK_ATTEMPTS     4    /* delivery attempts kept per message */
+#define TRACK_ATTEMPT_TEXT 64   /* bytes of an attempt's reply, with the NUL */
+
+/* A delivery attempt: a deferred, relayed, bounced or expired event, or
+ * several of one kind at the same time through the same host with the
+ * same reply (one per recipient: they count in nrcpt). */
+struct track_attempt {
+	uint64_t time_us;
+	uint32_t nrcpt;
+	uint8_t type;           /* enum track_type */
+	char relay[TRACK_RELAY_MAX];
+	char reply[TRACK_ATTEMPT_TEXT];
+};
+
 /* A message as the index knows it. */
 struct track_msg {
 	uint64_t qid;
@@ -49,7 +63,15 @@ struct track_msg {
 	char rcpt[TRACK_RCPTS][TRACK_ADDR_MAX];
 	char relay[TRACK_RELAY_MAX];
 	char reply[TRACK_TEXT_MAX];
+	uint32_t nattempts;     /* attempts seen; the last TRACK_ATTEMPTS kept */
+	struct track_attempt attempt[TRACK_ATTEMPTS];  /* oldest first */
 };
+
+/* How many of M's attempts attempt[] holds. */
+static inline uint32_t track_msg_kept(const struct track_msg *m)
+{
+	return m->nattempts < TRACK_ATTEMPTS ? m->nattempts : TRACK_ATTEMPTS;
+}
 
 struct track_log_stats {
 	uint64_t events;

@@ -3,7 +3,8 @@
  * tracking log file (one JSON object per event, rotated by size: FILE →
  * FILE.1 → ... → FILE.keep), the Postfix-like text lines (to a FILE*, by
  * default stderr) and a bounded in-memory index of recent messages by
- * queue ID that answers the "accepted" query.
+ * queue ID, each with its last few delivery attempts, that answers the
+ * "accepted" query.
  *
  * Runs on the main lcore: track_log_poll() drains every worker's tracking
  * ring a bounded batch at a time.  JSON lines go through a 64 KiB stdio

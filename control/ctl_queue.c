@@ -84,6 +84,28 @@ static int parse_query(struct json_object *req, struct track_query *q,
 	return 0;
 }
 
+/* M's kept delivery attempts, oldest first (new reference or NULL). */
+static struct json_object *attempts_json(const struct track_msg *m)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (uint32_t i = 0; arr != NULL && i < track_msg_kept(m); i++) {
+		const struct track_attempt *a = &m->attempt[i];
+		struct json_object *obj = json_object_new_object();
+
+		if (jout_append(arr, obj) < 0 ||
+		    jout_put(obj, "time", jout_time(a->time_us)) ||
+		    jout_put(obj, "status", json_object_new_string(track_type_name(a->type))) ||
+		    jout_put(obj, "nrcpt", json_object_new_int64(a->nrcpt)) ||
+		    jout_put(obj, "relay", json_object_new_string(a->relay)) ||
+		    jout_put(obj, "reply", json_object_new_string(a->reply))) {
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static struct json_object *msg_json(const struct track_msg *m)
 {
 	struct json_object *obj = json_object_new_object();
@@ -106,6 +128,8 @@ static struct json_object *msg_json(const struct track_msg *m)
 	    jout_put(obj, "status", json_object_new_string(track_type_name(m->status))) ||
 	    jout_put(obj, "relay", json_object_new_string(m->relay)) ||
 	    jout_put(obj, "reply", json_object_new_string(m->reply)) ||
+	    jout_put(obj, "attempts_total", json_object_new_int64(m->nattempts)) ||
+	    jout_put(obj, "attempts", attempts_json(m)) ||
 	    jout_put(obj, "updated", jout_time(m->updated_us))) {
 		json_object_put(obj);
 		return NULL;

@@ -229,6 +229,39 @@ static struct track_msg *index_slot(struct track_log *l,
 	return m;
 }
 
+static bool is_attempt(uint8_t type)
+{
+	return type == TRACK_RELAYED || type == TRACK_DEFERRED ||
+	       type == TRACK_BOUNCED || type == TRACK_EXPIRED;
+}
+
+/* E, a delivery attempt's outcome, into M's history: one more recipient of
+ * the newest attempt when it matches, else a new one (the oldest goes). */
+static void index_attempt(struct track_msg *m, const struct track_event *e)
+{
+	uint32_t kept = track_msg_kept(m);
+	struct track_attempt *a = kept > 0 ? &m->attempt[kept - 1] : NULL;
+	char reply[TRACK_ATTEMPT_TEXT];
+
+	track_copy(reply, sizeof(reply), e->text, strlen(e->text));
+	if (a != NULL && a->time_us == e->time_us && a->type == e->type &&
+	    strcmp(a->relay, e->relay) == 0 && strcmp(a->reply, reply) == 0) {
+		a->nrcpt += e->nrcpt;
+		return;
+	}
+	if (kept == TRACK_ATTEMPTS)
+		memmove(&m->attempt[0], &m->attempt[1], (kept - 1) * sizeof(*a));
+	else
+		kept++;
+	a = &m->attempt[kept - 1];
+	a->time_us = e->time_us;
+	a->nrcpt = e->nrcpt;
+	a->type = e->type;
+	memcpy(a->relay, e->relay, sizeof(a->relay));
+	memcpy(a->reply, reply, sizeof(a->reply));
+	m->nattempts++;
+}
+
 static void index_event(struct track_log *l, const struct track_event *e)
 {
 	struct track_msg *m;
@@ -253,6 +286,8 @@ static void index_event(struct track_log *l, const struct track_event *e)
 		memcpy(m->relay, e->relay, sizeof(m->relay));
 	if (e->text[0] != '\0')
 		memcpy(m->reply, e->text, sizeof(m->reply));
+	if (is_attempt(e->type))
+		index_attempt(m, e);
 }
 
 void track_log_event(struct track_log *l, const struct track_event *e)

@@ -3,7 +3,8 @@
  * tracking log file (one JSON object per event, rotated by size: FILE →
  * FILE.1 → ... → FILE.keep), the Postfix-like text lines (to a FILE*, by
  * default stderr) and a bounded in-memory index of recent messages by
- * queue ID that answers the "accepted" query.
+ * queue ID, each with its last few delivery attempts, that answers the
+ * "accepted" query.
  *
  * Runs on the main lcore: track_log_poll() drains every worker's tracking
  * ring a bounded batch at a time.  JSON lines go through a 64 KiB stdio
@@ -33,6 +34,20 @@ struct track_log_conf {
 /* 64 MiB files, 5 kept, 100000 messages remembered, text to stderr. */
 void track_log_conf_defaults(struct track_log_conf *c, const char *path);
 
+#define TRACK_ATTEMPTS     4    /* delivery attempts kept per message */
+#define TRACK_ATTEMPT_TEXT 64   /* bytes of an attempt's reply, with the NUL */
+
+/* A delivery attempt: a deferred, relayed, bounced or expired event, or
+ * several of one kind at the same time through the same host with the
+ * same reply (one per recipient: they count in nrcpt). */
+struct track_attempt {
+	uint64_t time_us;
+	uint32_t nrcpt;
+	uint8_t type;           /* enum track_type */
+	char relay[TRACK_RELAY_MAX];
+	char reply[TRACK_ATTEMPT_TEXT];
+};
+
 /* A message as the index knows it. */
 struct track_msg {
 	uint64_t qid;
@@ -49,7 +64,15 @@ struct track_msg {
 	char rcpt[TRACK_RCPTS][TRACK_ADDR_MAX];
 	char relay[TRACK_RELAY_MAX];
 	char reply[TRACK_TEXT_MAX];
+	uint32_t nattempts;     /* attempts seen; the last TRACK_ATTEMPTS kept */
+	struct track_attempt attempt[TRACK_ATTEMPTS];  /* oldest first */
 };
+
+/* How many of M's attempts attempt[] holds. */
+static inline uint32_t track_msg_kept(const struct track_msg *m)
+{
+	return m->nattempts < TRACK_ATTEMPTS ? m->nattempts : TRACK_ATTEMPTS;
+}
 
 struct track_log_stats {
 	uint64_t events;

@@ -54,7 +54,9 @@ static void usage(FILE *out)
 		"           diag pattern (needs diag.send = true)\n"
 		"  accepted [--since T] [--from A] [--to A] [--id ID] [--limit N]\n"
 		"           recently accepted messages: time, ID, client, sender,\n"
-		"           recipients, size, TLS, status (newest N, default 100);\n"
+		"           recipients, size, TLS, status (newest N, default 100),\n"
+		"           then each kept delivery attempt: time, outcome,\n"
+		"           recipients, smart host, reply;\n"
 		"           T is a unix time or an age such as 90s, 30m, 2h, 1d;\n"
 		"           A matches any part of the address, in any case\n"
 		"  queue    queued messages: state, attempts, next attempt, last reply\n"
@@ -724,6 +726,25 @@ static const char *sender_text(struct json_object *m)
 	return from[0] != '\0' ? from : "<>";
 }
 
+/* A message's delivery attempts, one indented line each, oldest first. */
+static void print_attempts(struct json_object *m)
+{
+	struct json_object *list = jget(m, "attempts");
+	uint64_t total = ju64(m, "attempts_total");
+	char when[32];
+
+	if (total > jlen(list))
+		printf("    (%" PRIu64 " earlier attempts not kept)\n", total - jlen(list));
+	for (size_t i = 0; i < jlen(list); i++) {
+		struct json_object *a = json_object_array_get_idx(list, i);
+
+		format_time(when, sizeof(when), jtime(a, "time"));
+		printf("    %-19s  %-8s  %3" PRIu64 " rcpt  %-30s  %s\n", when,
+		       jstr(a, "status", "?"), ju64(a, "nrcpt"),
+		       or_dash(jstr(a, "relay", "")), jstr(a, "reply", ""));
+	}
+}
+
 static void print_accepted(struct json_object *result)
 {
 	struct json_object *msgs = jget(result, "messages");
@@ -742,6 +763,7 @@ static void print_accepted(struct json_object *result)
 		       sender_text(m), rcpts, ju64(m, "size"), or_dash(jstr(m, "tls", "")),
 		       jstr(m, "status", "?"));
 		printf(reply[0] != '\0' ? " (%s)\n" : "\n", reply);
+		print_attempts(m);
 	}
 	printf("%zu message%s\n", jlen(msgs), jlen(msgs) == 1 ? "" : "s");
 }

@@ -3,8 +3,10 @@
 # lab (swaks → sluiced → smtp-sink in sl-out); /metrics parses as
 # Prometheus text (promtool check metrics) and its counters match what was
 # sent and `sluicectl stats`; dpdk-telemetry.py reads the same figures;
-# the token is enforced; the accepted-mail page
-# in headless Chromium shows a message by its queue ID, relayed; the config
+# the token is enforced; /api/accepted and `sluicectl accepted` show a
+# message's one delivery attempt with the sink's reply; the accepted-mail
+# page in headless Chromium shows a message by its queue ID, relayed, and
+# its attempt; the config
 # check refuses a listener off loopback without a credential.  Under 60 s.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -97,6 +99,12 @@ acc=$(get "/api/accepted?id=${QIDS[1]}")
 check_eq "/api/accepted finds a message by ID" "$(jq '.messages | length' <<<"$acc")" 1
 check_match "... relayed, with the smart host's reply" "$(jq -r '.messages[0] | .status + " " + .reply' <<<"$acc")" \
 	'^relayed 250'
+check_match "... one delivery attempt, via the sink, with its reply" \
+	"$(jq -r '.messages[0] | "\(.attempts_total) \(.attempts | length) " +
+		(.attempts[0] | .status + " " + .relay + " " + .reply)' <<<"$acc")" \
+	'^1 1 relayed sink\[198\.18\.1\.2\]:25 250 '
+check_match "sluicectl accepted lists the attempt under the message" \
+	"$(ctl accepted --id "${QIDS[1]}")" '^    [0-9-]+ [0-9:]+  relayed +1 rcpt  sink\[198\.18\.1\.2\]:25 +250 '
 check_eq "/api/accepted by sender" "$(get '/api/accepted?from=web3@' | jq '.messages | length')" 1
 a=$(get /api/accepted | jq -c '[.messages[].id]')
 b=$(ctl --json accepted | jq -c '[.result.messages[]?.id // .messages[]?.id]' 2>/dev/null || true)
@@ -121,6 +129,7 @@ if [[ -d $PW_DIR/node_modules/playwright-core && -x /usr/bin/chromium ]]; then
 	row=$(timeout 40 node "$PW_DIR/page.mjs" "$URL/#token=$TOKEN" "${QIDS[0]}" 2>&1) || true
 	check_match "Chromium: the page shows the first message by its queue ID" "$row" "${QIDS[0]}"
 	check_match "... from its sender, relayed with the reply" "$row" 'web1@lab\.example.*relayed.*250'
+	check_match "... and its attempt, via the sink" "$row" 'relayed via sink\[198\.18\.1\.2\]:25: 250 '
 else
 	not_ok "playwright-core and /usr/bin/chromium are installed"
 fi

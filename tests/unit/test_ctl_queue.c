@@ -268,7 +268,7 @@ static void test_accepted(void)
 {
 	struct track_log_conf c;
 	struct track_event e;
-	struct json_object *resp, *msgs, *m;
+	struct json_object *resp, *msgs, *m, *a;
 	char req[200];
 
 	resp = ask("{\"cmd\":\"accepted\"}");
@@ -292,6 +292,11 @@ static void test_accepted(void)
 		snprintf(e.rcpt[0], sizeof(e.rcpt[0]), "rcpt%u@example.net", w);
 		track_log_event(T.track, &e);
 	}
+	track_event_init(&e, TRACK_RELAYED, T0 + 5 * SEC, T.qid[0][0]);
+	e.nrcpt = 1;
+	snprintf(e.relay, sizeof(e.relay), "sink[198.18.1.2]:25");
+	snprintf(e.text, sizeof(e.text), "250 2.0.0 Ok");
+	track_log_event(T.track, &e);
 	resp = ask("{\"cmd\":\"accepted\"}");
 	CU_ASSERT_FATAL(ok(resp));
 	msgs = jget(jget(resp, "result"), "messages");
@@ -299,8 +304,18 @@ static void test_accepted(void)
 	m = json_object_array_get_idx(msgs, 0);
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "client")), "198.18.0.2");
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "from")), "sender0@example.com");
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "status")), "accepted");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(m, "status")), "relayed");
 	CU_ASSERT_EQUAL(json_object_get_int(jget(m, "size")), 100);
+	CU_ASSERT_EQUAL(json_object_get_int(jget(m, "attempts_total")), 1);
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(jget(m, "attempts")), 1);
+	a = json_object_array_get_idx(jget(m, "attempts"), 0);
+	CU_ASSERT_EQUAL(json_object_get_double(jget(a, "time")), 1700000005.0);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(a, "status")), "relayed");
+	CU_ASSERT_EQUAL(json_object_get_int(jget(a, "nrcpt")), 1);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(a, "relay")), "sink[198.18.1.2]:25");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(jget(a, "reply")), "250 2.0.0 Ok");
+	m = json_object_array_get_idx(msgs, 1);
+	CU_ASSERT_EQUAL(json_object_array_length(jget(m, "attempts")), 0);
 	CU_ASSERT_EQUAL(json_object_get_int(jget(jget(resp, "result"), "events_dropped")), 4);
 	json_object_put(resp);
 

@@ -2,7 +2,8 @@
  * test_track: message tracking — the worker ring's drop counting, the
  * Postfix-like lines of every event type (exact strings), the JSON lines
  * of the tracking log and its rotation by size in a temporary directory,
- * and the in-memory index behind "accepted" with each of its filters.
+ * and the in-memory index behind "accepted" with each of its filters and
+ * its bounded history of delivery attempts.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -341,6 +342,77 @@ static void test_index(void)
 	track_log_close(l);
 }
 
+/* A delivery outcome of message 0x101 for recipient TO at T0 + SECS. */
+static void outcome(struct track_log *l, enum track_type type, uint64_t secs,
+		    const char *to, const char *relay, const char *reply)
+{
+	struct track_event e;
+
+	track_event_init(&e, type, T0 + secs * SEC, 0x101);
+	e.nrcpt = to != NULL;
+	if (to != NULL)
+		snprintf(e.rcpt[0], sizeof(e.rcpt[0]), "%s", to);
+	snprintf(e.relay, sizeof(e.relay), "%s", relay);
+	snprintf(e.text, sizeof(e.text), "%s", reply);
+	track_log_event(l, &e);
+}
+
+static void test_attempts(void)
+{
+	const struct track_msg *m[8];
+	struct track_log *l = index_fixture(100);   /* 0x101 deferred at +40 */
+	struct track_query q = {.limit = 100, .qid = 0x101};
+	const struct track_attempt *a;
+	char longer[300];
+
+	/* two recipients: each attempt's events merge into one */
+	outcome(l, TRACK_DEFERRED, 100, "bob@example.net", "mx1[192.0.2.1]:25", "421 4.3.2 busy");
+	outcome(l, TRACK_DEFERRED, 100, "eve@example.net", "mx1[192.0.2.1]:25", "421 4.3.2 busy");
+	outcome(l, TRACK_RELAYED, 200, "bob@example.net", "mx2[192.0.2.2]:587", "250 2.0.0 Ok: queued as A1");
+	outcome(l, TRACK_RELAYED, 200, "eve@example.net", "mx2[192.0.2.2]:587", "250 2.0.0 Ok: queued as A1");
+	outcome(l, TRACK_HELD, 250, NULL, "", "");            /* not an attempt */
+	CU_ASSERT_EQUAL_FATAL(query(l, &q, m), 1);
+	CU_ASSERT_EQUAL(m[0]->nattempts, 3);
+	CU_ASSERT_EQUAL_FATAL(track_msg_kept(m[0]), 3);
+	a = m[0]->attempt;
+	CU_ASSERT_EQUAL(a[0].type, TRACK_DEFERRED);            /* the fixture's */
+	CU_ASSERT_EQUAL(a[0].time_us, T0 + 40 * SEC);
+	CU_ASSERT_STRING_EQUAL(a[0].reply, "451 4.7.1 greylisted");
+	CU_ASSERT_EQUAL(a[1].type, TRACK_DEFERRED);
+	CU_ASSERT_EQUAL(a[1].time_us, T0 + 100 * SEC);
+	CU_ASSERT_EQUAL(a[1].nrcpt, 2);
+	CU_ASSERT_STRING_EQUAL(a[1].relay, "mx1[192.0.2.1]:25");
+	CU_ASSERT_STRING_EQUAL(a[1].reply, "421 4.3.2 busy");
+	CU_ASSERT_EQUAL(a[2].type, TRACK_RELAYED);
+	CU_ASSERT_EQUAL(a[2].nrcpt, 2);
+	CU_ASSERT_STRING_EQUAL(a[2].relay, "mx2[192.0.2.2]:587");
+	CU_ASSERT_STRING_EQUAL(a[2].reply, "250 2.0.0 Ok: queued as A1");
+	CU_ASSERT_EQUAL(m[0]->status, TRACK_HELD);
+
+	/* the cap keeps the newest; a long reply is cut to fit */
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memcpy(longer, "451 ", 4);
+	outcome(l, TRACK_DEFERRED, 300, "bob@example.net", "mx1[192.0.2.1]:25", "451 try later");
+	outcome(l, TRACK_BOUNCED, 400, "bob@example.net", "mx1[192.0.2.1]:25", "550 5.1.1 unknown");
+	outcome(l, TRACK_EXPIRED, 500, NULL, "", longer);
+	CU_ASSERT_EQUAL_FATAL(query(l, &q, m), 1);
+	CU_ASSERT_EQUAL(m[0]->nattempts, 6);
+	CU_ASSERT_EQUAL_FATAL(track_msg_kept(m[0]), TRACK_ATTEMPTS);
+	a = m[0]->attempt;
+	CU_ASSERT_EQUAL(a[0].type, TRACK_RELAYED);
+	CU_ASSERT_EQUAL(a[1].time_us, T0 + 300 * SEC);
+	CU_ASSERT_STRING_EQUAL(a[1].reply, "451 try later");
+	CU_ASSERT_EQUAL(a[2].type, TRACK_BOUNCED);
+	CU_ASSERT_EQUAL(a[3].type, TRACK_EXPIRED);
+	CU_ASSERT_EQUAL(a[3].nrcpt, 0);
+	CU_ASSERT_STRING_EQUAL(a[3].relay, "");
+	CU_ASSERT_EQUAL(strlen(a[3].reply), TRACK_ATTEMPT_TEXT - 1);
+	CU_ASSERT_EQUAL(strncmp(a[3].reply, longer, TRACK_ATTEMPT_TEXT - 1), 0);
+	CU_ASSERT_EQUAL(strlen(m[0]->reply), TRACK_TEXT_MAX - 1);   /* the status reply, longer */
+	track_log_close(l);
+}
+
 void test_track_register(void)
 {
 	CU_pSuite s = CU_add_suite("track", suite_init, suite_cleanup);
@@ -350,4 +422,5 @@ void test_track_register(void)
 	CU_add_test(s, "JSON lines", test_json_lines);
 	CU_add_test(s, "rotation by size", test_rotation);
 	CU_add_test(s, "index and accepted filters", test_index);
+	CU_add_test(s, "delivery attempts in the index", test_attempts);
 }

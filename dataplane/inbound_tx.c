@@ -138,9 +138,11 @@ static void tx_body(void *arg, const uint8_t *data, size_t len)
 	STATS_ADD(s->in->stats.bytes, len);
 }
 
+/* A spool that cannot take the message now (full, a write error, out of
+ * slots) is 452 4.3.1; anything else 451 4.3.0. */
 static enum smtp_commit commit_of(int err)
 {
-	return err == -ENOSPC ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
+	return spool_err_storage(err) ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
 }
 
 /* An accepted message joins the delivery queue and the tracking log.  A

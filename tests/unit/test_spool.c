@@ -422,21 +422,54 @@ static void test_small_pieces(void)
 
 /* ---- refusals by cause ----------------------------------------------------- */
 
-/* Each way the spool refuses a message is counted under its own name, and
- * each is a storage refusal (the SMTP layer answers 452 4.3.1); only an
- * envelope past the limits is not (451 4.3.0). */
-static void test_refusal_causes(void)
+/* A 100 KiB body appended in pieces of STEP into a small spool with
+ * MAX_EXTENTS body records and BLOCKS write blocks is refused with
+ * -ENOBUFS, a storage refusal; the spool's counters then. */
+static struct spool_stats body_refused(unsigned max_extents, unsigned blocks,
+				       size_t step)
 {
 	static uint8_t big[100 << 10];
 	char dir[64];
 	struct spool_conf c;
 	struct spool *sp;
-	struct spool_msg *a, *b, *m;
+	struct spool_msg *m;
 	struct spool_env en = env();
-	int rc;
+	struct spool_stats st;
+	int rc = 0;
 
 	tmpdir(dir);
+	small_conf(&c, dir);
+	c.max_extents = max_extents;
+	c.blocks = blocks;
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m), 0);
+	for (size_t off = 0; off < sizeof(big) && rc == 0; off += step)
+		rc = spool_msg_append(m, big + off, step);
+	CU_ASSERT_EQUAL(rc, -ENOBUFS);
+	CU_ASSERT(spool_err_storage(rc));
+	st = *spool_stats(sp);
+	spool_msg_abort(m);
+	settle(sp, 3);
+	spool_close(sp);
+	rm_rf(dir);
+	return st;
+}
+
+/* Each way the spool refuses a message is counted under its own name, and
+ * each is a storage refusal (the SMTP layer answers 452 4.3.1); only an
+ * envelope past the limits is not (451 4.3.0). */
+static void test_refusal_causes(void)
+{
+	char dir[64];
+	struct spool_conf c;
+	struct spool *sp;
+	struct spool_msg *a, *b, *m;
+	struct spool_env en = env();
+	struct spool_stats st;
+	int rc;
+
 	/* no message slot */
+	tmpdir(dir);
 	small_conf(&c, dir);
 	c.max_msgs = 2;
 	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
@@ -453,36 +486,13 @@ static void test_refusal_causes(void)
 	rm_rf(dir);
 
 	/* no body record: 100 KiB needs seven 16 KiB records */
-	tmpdir(dir);
-	small_conf(&c, dir);
-	c.max_extents = 3;
-	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
-	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m), 0);
-	rc = 0;
-	for (size_t off = 0; off < sizeof(big) && rc == 0; off += 1000)
-		rc = spool_msg_append(m, big + off, 1000);
-	CU_ASSERT_EQUAL(rc, -ENOBUFS);
-	CU_ASSERT(spool_err_storage(rc));
-	CU_ASSERT_EQUAL(spool_stats(sp)->refused_records, 1);
-	spool_msg_abort(m);
-	settle(sp, 3);
-	spool_close(sp);
-	rm_rf(dir);
-
+	st = body_refused(3, 8, 1000);
+	CU_ASSERT_EQUAL(st.refused_records, 1);
+	CU_ASSERT_EQUAL(st.refused_blocks, 0);
 	/* every write block in flight: nothing is reaped without a poll */
-	tmpdir(dir);
-	small_conf(&c, dir);
-	c.blocks = 2;
-	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
-	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m), 0);
-	rc = spool_msg_append(m, big, sizeof(big));
-	CU_ASSERT_EQUAL(rc, -ENOBUFS);
-	CU_ASSERT(spool_err_storage(rc));
-	CU_ASSERT_EQUAL(spool_stats(sp)->refused_blocks, 1);
-	spool_msg_abort(m);
-	settle(sp, 3);
-	spool_close(sp);
-	rm_rf(dir);
+	st = body_refused(4096, 2, 100 << 10);
+	CU_ASSERT_EQUAL(st.refused_blocks, 1);
+	CU_ASSERT_EQUAL(st.refused_records, 0);
 
 	/* full (the disk-full test fills a real filesystem), write errors
 	 * (the end callback's errno) and an envelope past the limits */

@@ -135,6 +135,9 @@ const struct spool_stats *spool_stats(const struct spool *sp);
  * message now (full, a write error, out of slots: 452 4.3.1) rather than
  * a message it will never take (-E2BIG, -EINVAL). */
 int spool_err_storage(int err);
+/* The cause of the last refusal by spool_msg_begin(), _append() or _end(),
+ * for the log line. */
+const char *spool_refusal(const struct spool *sp);
 /* 1 while new messages are refused for lack of space. */
 int spool_full(struct spool *sp);
 

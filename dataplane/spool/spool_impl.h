@@ -158,6 +158,7 @@ struct spool {
 		uint64_t retry_at;
 	} grow;
 
+	const char *refusal;  /* cause of the last refusal, for the log */
 	struct spool_stats stats;
 };
 

@@ -117,15 +117,26 @@ static void stage_put(struct spool_msg *m)
 	m->stage_len = 0;
 }
 
-/* Count a message refused because the log could not take a record. */
+/* Count a message refused for CAUSE (and keep it for the log line). */
+static int refused(struct spool *sp, uint64_t *counter, const char *cause,
+		   int err)
+{
+	STATS_ADD(*counter, 1);
+	sp->refusal = cause;
+	return err;
+}
+
+/* A message refused because the log could not take a record. */
 static int refusal(struct spool *sp, int err)
 {
 	if (err == -ENOSPC)
-		STATS_ADD(sp->stats.refused_full, 1);
-	else if (err == -ENOBUFS)
-		STATS_ADD(sp->stats.refused_blocks, 1);
-	else if (spool_err_storage(err))
-		STATS_ADD(sp->stats.refused_io, 1);
+		return refused(sp, &sp->stats.refused_full, "spool full", err);
+	if (err == -ENOBUFS)
+		return refused(sp, &sp->stats.refused_blocks,
+			       "every write block in flight", err);
+	if (spool_err_storage(err))
+		return refused(sp, &sp->stats.refused_io, "write error", err);
+	sp->refusal = "past the record limits";
 	return err;
 }
 
@@ -160,15 +171,12 @@ int spool_msg_begin(struct spool *sp, const struct spool_env *env,
 
 	if (n < 0)
 		return (int)n;
-	if (spool_full(sp)) {
-		STATS_ADD(sp->stats.refused_full, 1);
-		return -ENOSPC;
-	}
+	if (spool_full(sp))
+		return refused(sp, &sp->stats.refused_full, "spool full", -ENOSPC);
 	m = spool_msg_alloc(sp, spool_qid_next(&sp->qid, now_us));
-	if (m == NULL) {
-		STATS_ADD(sp->stats.refused_slots, 1);
-		return -ENOBUFS;
-	}
+	if (m == NULL)
+		return refused(sp, &sp->stats.refused_slots,
+			       "no message slot (queue full)", -ENOBUFS);
 	p = spool_log_reserve(sp, (size_t)n, false, &err);
 	if (p == NULL) {
 		spool_msg_release(m);
@@ -194,10 +202,9 @@ static long append_piece(struct spool_msg *m, const uint8_t *p, size_t len)
 	uint8_t *dst;
 	int err;
 
-	if (e == SPOOL_NONE) {
-		STATS_ADD(sp->stats.refused_records, 1);
-		return -ENOBUFS;
-	}
+	if (e == SPOOL_NONE)
+		return refused(sp, &sp->stats.refused_records,
+			       "no body record slot", -ENOBUFS);
 	if (piece > sp->conf.block_size - hdr)
 		piece = sp->conf.block_size - hdr;
 	/* Fill the current block rather than leave a tail unused. */
@@ -494,4 +501,9 @@ uint64_t spool_msg_size(const struct spool_msg *m)
 int spool_msg_in_memory(const struct spool_msg *m)
 {
 	return m->in_mem;
+}
+
+const char *spool_refusal(const struct spool *sp)
+{
+	return sp->refusal != NULL ? sp->refusal : "none";
 }

@@ -424,9 +424,9 @@ static void test_small_pieces(void)
 
 /* A 100 KiB body appended in pieces of STEP into a small spool with
  * MAX_EXTENTS body records and BLOCKS write blocks is refused with
- * -ENOBUFS, a storage refusal; the spool's counters then. */
+ * -ENOBUFS, a storage refusal, for CAUSE; the spool's counters then. */
 static struct spool_stats body_refused(unsigned max_extents, unsigned blocks,
-				       size_t step)
+				       size_t step, const char *cause)
 {
 	static uint8_t big[100 << 10];
 	char dir[64];
@@ -447,6 +447,7 @@ static struct spool_stats body_refused(unsigned max_extents, unsigned blocks,
 		rc = spool_msg_append(m, big + off, step);
 	CU_ASSERT_EQUAL(rc, -ENOBUFS);
 	CU_ASSERT(spool_err_storage(rc));
+	CU_ASSERT_STRING_EQUAL(spool_refusal(sp), cause);
 	st = *spool_stats(sp);
 	spool_msg_abort(m);
 	settle(sp, 3);
@@ -479,6 +480,7 @@ static void test_refusal_causes(void)
 	CU_ASSERT_EQUAL(rc, -ENOBUFS);
 	CU_ASSERT(spool_err_storage(rc));
 	CU_ASSERT_EQUAL(spool_stats(sp)->refused_slots, 1);
+	CU_ASSERT_STRING_EQUAL(spool_refusal(sp), "no message slot (queue full)");
 	spool_msg_abort(a);
 	spool_msg_abort(b);
 	settle(sp, 3);
@@ -486,11 +488,11 @@ static void test_refusal_causes(void)
 	rm_rf(dir);
 
 	/* no body record: 100 KiB needs seven 16 KiB records */
-	st = body_refused(3, 8, 1000);
+	st = body_refused(3, 8, 1000, "no body record slot");
 	CU_ASSERT_EQUAL(st.refused_records, 1);
 	CU_ASSERT_EQUAL(st.refused_blocks, 0);
 	/* every write block in flight: nothing is reaped without a poll */
-	st = body_refused(4096, 2, 100 << 10);
+	st = body_refused(4096, 2, 100 << 10, "every write block in flight");
 	CU_ASSERT_EQUAL(st.refused_blocks, 1);
 	CU_ASSERT_EQUAL(st.refused_records, 0);
 

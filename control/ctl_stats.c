@@ -195,7 +195,9 @@ static const struct stats_field smtp_fields[] = {
 static const struct stats_field spool_fields[] = {
 	{"msgs_committed", C}, {"msgs_failed", C}, {"commits", C},
 	{"commit_msgs_max", G}, {"bytes_written", C}, {"write_errors", C},
-	{"enospc", C}, {"refused_full", C}, {"recovered", C}, {"discarded", C},
+	{"enospc", C}, {"refused_full", C}, {"refused_slots", C},
+	{"refused_records", C}, {"refused_blocks", C}, {"refused_io", C},
+	{"recovered", C}, {"discarded", C},
 	{"reclaimed", C}, {"segs_in_use", G}, {"segs_free", G}, {"mem_bytes", G},
 	{"disk_reads", C}};
 static const struct stats_field relay_fields[] = {

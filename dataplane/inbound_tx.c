@@ -66,11 +66,13 @@ static void to_spool_env(struct inbound *in, const struct inbound_session *s,
 		};
 }
 
-/* Why the spool refused the message of S (the reply only says 451/452). */
-static void refused(struct inbound_session *s, const char *qid, int err)
+/* Why the message of S was refused (the reply only says 451/452). */
+static void refused(struct inbound_session *s, const char *qid,
+		    const char *cause, int err)
 {
-	wlog(s->in->log, "%s: spool refused a message from [%s]: %s",
-	     qid[0] != '\0' ? qid : "NOQUEUE", s->client_text, strerror(-err));
+	wlog(s->in->log, "%s: refused a message from [%s]: %s (%s)",
+	     qid[0] != '\0' ? qid : "NOQUEUE", s->client_text, cause,
+	     strerror(-err));
 }
 
 /* The relay keeps each message's envelope from its start; one that is
@@ -87,6 +89,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	struct inbound *in = s->in;
 	struct spool_env senv;
 	char qid[SPOOL_QID_LEN + 1], hdr[RECEIVED_MAX];
+	const char *cause = NULL;
 	int rc, n;
 
 	s->msg = NULL;
@@ -98,7 +101,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	if ((rc = spool_msg_begin(in->spool, &senv, senv.arrival_us, &s->msg)) < 0) {
 		s->msg = NULL;
 		s->msg_err = rc;
-		refused(s, "", rc);
+		refused(s, "", spool_refusal(in->spool), rc);
 		return;
 	}
 	s->qid = spool_msg_qid(s->msg);
@@ -108,12 +111,15 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	track_event_env(&s->ev, &senv);
 	n = smtp_received(env, s->snap->smtp.server.hostname, qid, time(NULL), hdr,
 			  sizeof(hdr));
-	if ((n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0) ||
-	    (in->relay != NULL && (rc = relay_env_add(in->relay, s->qid, &senv)) < 0)) {
+	if (n > 0 && (rc = spool_msg_append(s->msg, hdr, (size_t)n)) < 0)
+		cause = spool_refusal(in->spool);
+	else if (in->relay != NULL && (rc = relay_env_add(in->relay, s->qid, &senv)) < 0)
+		cause = "no relay envelope";
+	if (cause != NULL) {
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
 		s->msg_err = rc;
-		refused(s, qid, rc);
+		refused(s, qid, cause, rc);
 	}
 }
 
@@ -128,7 +134,7 @@ static void tx_body(void *arg, const uint8_t *data, size_t len)
 		char qid[SPOOL_QID_LEN + 1];
 
 		spool_qid_format(s->qid, qid);
-		refused(s, qid, rc);
+		refused(s, qid, spool_refusal(s->in->spool), rc);
 		forget(s->in, s->qid);
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
@@ -138,9 +144,11 @@ static void tx_body(void *arg, const uint8_t *data, size_t len)
 	STATS_ADD(s->in->stats.bytes, len);
 }
 
+/* A spool that cannot take the message now (full, a write error, out of
+ * slots) is 452 4.3.1; anything else 451 4.3.0. */
 static enum smtp_commit commit_of(int err)
 {
-	return err == -ENOSPC ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
+	return spool_err_storage(err) ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
 }
 
 /* An accepted message joins the delivery queue and the tracking log.  A
@@ -218,7 +226,7 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 		char qid[SPOOL_QID_LEN + 1];
 
 		spool_qid_format(s->qid, qid);
-		refused(s, qid, rc);
+		refused(s, qid, spool_refusal(s->in->spool), rc);
 		s->commit_pending = false;
 		forget(s->in, s->qid);
 		spool_msg_abort(m);

@@ -344,9 +344,7 @@ static int smtp_create(struct worker *w, const struct conf *conf, int sock)
 		sc.commit_interval_us = conf->spool.commit_interval_us;
 		sc.commit_batch = conf->spool.commit_batch;
 		/* every queued message, plus those being received and DSNs */
-		sc.max_msgs = conf->queue.max_messages + conf->smtp.sessions +
-			      SPOOL_MSGS_SPARE;
-		sc.max_extents = sc.max_msgs * SPOOL_EXTENTS_PER_MSG;
+		spool_conf_size(&sc, conf->queue.max_messages, conf->smtp.sessions);
 		sc.mem_budget = (uint64_t)conf->spool.memory_mb << 20;
 		rc = spool_open(&sc, now_us(w), recovered, w, &w->spool);
 		if (rc < 0) {

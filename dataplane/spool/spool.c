@@ -22,10 +22,27 @@ void spool_conf_defaults(struct spool_conf *c, const char *dir, uint8_t worker)
 		.seg_size = 64u << 20, .seg_initial = 4, .seg_max = 16,
 		.block_size = 256u << 10, .blocks = 64,
 		.commit_interval_us = 0, .commit_batch = 64,
-		.max_msgs = 4096, .max_extents = 1u << 16,
+		.max_msgs = 4096, .max_extents = 1u << 16, .stage_bufs = 256,
 		.mem_budget = 64u << 20, .mem_chunk = 16u << 10,
 		.retry_us = 5000000,
 	};
+}
+
+void spool_conf_size(struct spool_conf *c, unsigned queued, unsigned receiving)
+{
+	uint64_t records = 2 * (uint64_t)c->seg_max * c->seg_size / SPOOL_STAGE_LEN;
+
+	c->max_msgs = queued + receiving + SPOOL_MSGS_SPARE;
+	c->stage_bufs = receiving;
+	/* a body record per message even for tiny bodies, and up to two per
+	 * staging buffer's worth of the spool otherwise */
+	records += 2ull * c->max_msgs;
+	c->max_extents = records < SPOOL_NONE ? (unsigned)records : SPOOL_NONE - 1;
+}
+
+int spool_err_storage(int err)
+{
+	return err != -E2BIG && err != -EINVAL;
 }
 
 static int conf_check(const struct spool_conf *c)
@@ -63,7 +80,10 @@ static int pools_alloc(struct spool *sp)
 	sp->blocks = calloc(c->blocks, sizeof(*sp->blocks));
 	sp->msgs = calloc(c->max_msgs, sizeof(*sp->msgs));
 	sp->ext = calloc(c->max_extents, sizeof(*sp->ext));
+	sp->stage = malloc((size_t)c->stage_bufs * SPOOL_STAGE_LEN + 1);
+	sp->stage_free = calloc(c->stage_bufs + 1, sizeof(*sp->stage_free));
 	if (sp->blocks == NULL || sp->msgs == NULL || sp->ext == NULL ||
+	    sp->stage == NULL || sp->stage_free == NULL ||
 	    posix_memalign((void **)&sp->zero, 4096, SPOOL_ZERO_LEN) != 0)
 		return -ENOMEM;
 	memset(sp->zero, 0, SPOOL_ZERO_LEN);
@@ -78,6 +98,8 @@ static int pools_alloc(struct spool *sp)
 	for (uint32_t i = 0; i < c->max_extents; i++)
 		sp->ext[i].next = i + 1 < c->max_extents ? i + 1 : SPOOL_NONE;
 	sp->ext_free = 0;
+	for (unsigned i = c->stage_bufs; i-- > 0;)
+		sp->stage_free[sp->nstage_free++] = i;
 	sp->chunk_free = SPOOL_NONE;
 	uint64_t nchunks = c->mem_budget ? c->mem_budget / c->mem_chunk : 0;
 
@@ -223,6 +245,8 @@ void spool_close(struct spool *sp)
 	free(sp->blocks);
 	free(sp->msgs);
 	free(sp->ext);
+	free(sp->stage);
+	free(sp->stage_free);
 	free(sp->mem);
 	free(sp->chunk_next);
 	free(sp->zero);

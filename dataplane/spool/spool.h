@@ -40,16 +40,24 @@ struct spool_conf {
 	unsigned commit_batch;        /* commit at once when this many messages wait */
 	unsigned max_msgs;            /* messages open or queued at once */
 	unsigned max_extents;         /* body records tracked at once */
+	unsigned stage_bufs;          /* messages receiving at once whose body
+				       * pieces are gathered into larger records */
 	uint64_t mem_budget;          /* bytes of bodies kept in memory for delivery */
 	uint32_t mem_chunk;           /* unit of that memory */
 	uint64_t retry_us;            /* retry growing the spool this often when full */
 };
 
-/* Sizing from a queue bound: message slots beyond the queued messages and
- * the sessions receiving (DSNs in the making), and body records tracked
- * per slot (a body arrives in several records, one per piece of input). */
+/* Body input is gathered per receiving message into records of up to
+ * SPOOL_STAGE_LEN bytes, however small the pieces it arrives in. */
+#define SPOOL_STAGE_LEN        (16u << 10)
+/* Message slots beyond the queued messages and the sessions receiving
+ * (DSNs in the making). */
 #define SPOOL_MSGS_SPARE       16
-#define SPOOL_EXTENTS_PER_MSG  16
+
+/* Size the pools of C for QUEUED accepted messages and RECEIVING sessions:
+ * message slots, staging buffers, and body records enough for a spool full
+ * of bodies (each staged record may be split once at a block boundary). */
+void spool_conf_size(struct spool_conf *c, unsigned queued, unsigned receiving);
 
 /* Defaults: 64 MiB segments, 4 preallocated, up to 16; 256 KiB blocks;
  * commit whenever no commit is in flight (groups form while one is), at
@@ -84,11 +92,12 @@ void spool_poll(struct spool *sp, uint64_t now_us);
 
 /* Start a message (writes its envelope record).  -ENOSPC while the spool is
  * full, -ENOBUFS when out of message slots or write blocks, -E2BIG for an
- * envelope past the limits. */
+ * envelope past the limits.  Every refusal is counted by cause. */
 int spool_msg_begin(struct spool *sp, const struct spool_env *env,
 		    uint64_t now_us, struct spool_msg **out);
-/* Body bytes, in order.  Negative errno: the message failed and must be
- * aborted. */
+/* Body bytes, in order, in pieces of any size.  Negative errno (-ENOSPC,
+ * -ENOBUFS out of body records or write blocks, -EIO): the message failed
+ * and must be aborted. */
 int spool_msg_append(struct spool_msg *m, const void *data, size_t len);
 /* End of data.  CB fires from spool_poll() once the message is committed
  * (err 0) or failed (-ENOSPC, -EIO...; the handle is then gone).  A negative
@@ -122,6 +131,13 @@ uint64_t spool_msg_size(const struct spool_msg *m);
 int spool_msg_in_memory(const struct spool_msg *m);
 
 const struct spool_stats *spool_stats(const struct spool *sp);
+/* Whether a refusal ERR from this API means the spool cannot take the
+ * message now (full, a write error, out of slots: 452 4.3.1) rather than
+ * a message it will never take (-E2BIG, -EINVAL). */
+int spool_err_storage(int err);
+/* The cause of the last refusal by spool_msg_begin(), _append() or _end(),
+ * for the log line. */
+const char *spool_refusal(const struct spool *sp);
 /* 1 while new messages are refused for lack of space. */
 int spool_full(struct spool *sp);
 

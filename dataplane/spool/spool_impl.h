@@ -81,6 +81,8 @@ struct spool_msg {
 	uint32_t ext_head, ext_tail;
 	uint32_t chunk_head, chunk_tail;
 	uint64_t mem_len;
+	uint32_t stage;      /* staging buffer while receiving, SPOOL_NONE */
+	uint32_t stage_len;  /* bytes gathered in it */
 	spool_end_fn *cb;
 	void *arg;
 	struct spool_msg *next;  /* free list or commit group */
@@ -142,6 +144,9 @@ struct spool {
 	uint8_t *mem;
 	uint32_t *chunk_next;
 	uint32_t chunk_free;
+	uint8_t *stage;       /* stage_bufs buffers of SPOOL_STAGE_LEN */
+	uint32_t *stage_free; /* stack of free ones */
+	unsigned nstage_free;
 	struct spool_read reads[SPOOL_READS];
 
 	uint8_t *zero;        /* SPOOL_ZERO_LEN zero bytes */
@@ -153,6 +158,7 @@ struct spool {
 		uint64_t retry_at;
 	} grow;
 
+	const char *refusal;  /* cause of the last refusal, for the log */
 	struct spool_stats stats;
 };
 

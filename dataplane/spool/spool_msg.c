@@ -2,7 +2,10 @@
  * spool_msg: the message API.  A message is a slot from the spool's pool;
  * it knows which segments hold its records (for reclaim), where its body
  * records lie (an extent list, for reading back) and, while the memory
- * budget allows, a copy of its body in fixed-size chunks.
+ * budget allows, a copy of its body in fixed-size chunks.  While it is
+ * received, body input gathers in a staging buffer and goes to the log in
+ * records of SPOOL_STAGE_LEN, so the number of records does not grow with
+ * the number of pieces the body arrived in.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,6 +30,7 @@ struct spool_msg *spool_msg_alloc(struct spool *sp, uint64_t qid)
 	m->state = MSG_RECEIVING;
 	m->ext_head = m->ext_tail = SPOOL_NONE;
 	m->chunk_head = m->chunk_tail = SPOOL_NONE;
+	m->stage = SPOOL_NONE;
 	m->body_crc = SPOOL_CRC_SEED;
 	m->in_mem = sp->mem != NULL;
 	return m;
@@ -94,6 +98,48 @@ static void mem_append(struct spool_msg *m, const uint8_t *p, size_t len)
 	}
 }
 
+static void stage_take(struct spool_msg *m)
+{
+	struct spool *sp = m->sp;
+
+	if (sp->nstage_free > 0)
+		m->stage = sp->stage_free[--sp->nstage_free];
+}
+
+static void stage_put(struct spool_msg *m)
+{
+	struct spool *sp = m->sp;
+
+	if (m->stage == SPOOL_NONE)
+		return;
+	sp->stage_free[sp->nstage_free++] = m->stage;
+	m->stage = SPOOL_NONE;
+	m->stage_len = 0;
+}
+
+/* Count a message refused for CAUSE (and keep it for the log line). */
+static int refused(struct spool *sp, uint64_t *counter, const char *cause,
+		   int err)
+{
+	STATS_ADD(*counter, 1);
+	sp->refusal = cause;
+	return err;
+}
+
+/* A message refused because the log could not take a record. */
+static int refusal(struct spool *sp, int err)
+{
+	if (err == -ENOSPC)
+		return refused(sp, &sp->stats.refused_full, "spool full", err);
+	if (err == -ENOBUFS)
+		return refused(sp, &sp->stats.refused_blocks,
+			       "every write block in flight", err);
+	if (spool_err_storage(err))
+		return refused(sp, &sp->stats.refused_io, "write error", err);
+	sp->refusal = "past the record limits";
+	return err;
+}
+
 void spool_msg_release(struct spool_msg *m)
 {
 	struct spool *sp = m->sp;
@@ -106,6 +152,7 @@ void spool_msg_release(struct spool_msg *m)
 		sp->ext_free = m->ext_head;
 	}
 	mem_drop(m);
+	stage_put(m);
 	m->state = MSG_FREE;
 	m->next = sp->msg_free;
 	sp->msg_free = m;
@@ -124,25 +171,23 @@ int spool_msg_begin(struct spool *sp, const struct spool_env *env,
 
 	if (n < 0)
 		return (int)n;
-	if (spool_full(sp)) {
-		STATS_ADD(sp->stats.refused_full, 1);
-		return -ENOSPC;
-	}
+	if (spool_full(sp))
+		return refused(sp, &sp->stats.refused_full, "spool full", -ENOSPC);
 	m = spool_msg_alloc(sp, spool_qid_next(&sp->qid, now_us));
 	if (m == NULL)
-		return -ENOBUFS;
+		return refused(sp, &sp->stats.refused_slots,
+			       "no message slot (queue full)", -ENOBUFS);
 	p = spool_log_reserve(sp, (size_t)n, false, &err);
 	if (p == NULL) {
 		spool_msg_release(m);
-		if (err == -ENOSPC)
-			STATS_ADD(sp->stats.refused_full, 1);
-		return err;
+		return refusal(sp, err);
 	}
 	spool_rec_put_envelope(p, (size_t)n, sp->seg[sp->active].seq, m->qid, env);
 	m->env_seg = (uint32_t)sp->active;
 	m->env_off = sp->seg[sp->active].off;
 	spool_log_commit(sp, m, (size_t)n);
 	m->nrcpt = env->nrcpt;
+	stage_take(m);
 	*out = m;
 	return 0;
 }
@@ -158,7 +203,8 @@ static long append_piece(struct spool_msg *m, const uint8_t *p, size_t len)
 	int err;
 
 	if (e == SPOOL_NONE)
-		return -ENOBUFS;
+		return refused(sp, &sp->stats.refused_records,
+			       "no body record slot", -ENOBUFS);
 	if (piece > sp->conf.block_size - hdr)
 		piece = sp->conf.block_size - hdr;
 	/* Fill the current block rather than leave a tail unused. */
@@ -168,7 +214,7 @@ static long append_piece(struct spool_msg *m, const uint8_t *p, size_t len)
 	if (dst == NULL) {
 		sp->ext[e].next = sp->ext_free;
 		sp->ext_free = e;
-		return err;
+		return refusal(sp, err);
 	}
 	struct spool_ext *x = &sp->ext[e];
 
@@ -191,12 +237,9 @@ static long append_piece(struct spool_msg *m, const uint8_t *p, size_t len)
 	return (long)piece;
 }
 
-int spool_msg_append(struct spool_msg *m, const void *data, size_t len)
+/* LEN bytes as body records now. */
+static int append_records(struct spool_msg *m, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = data;
-
-	if (m->state != MSG_RECEIVING)
-		return -EINVAL;
 	while (len) {
 		long n = append_piece(m, p, len);
 
@@ -208,19 +251,60 @@ int spool_msg_append(struct spool_msg *m, const void *data, size_t len)
 	return 0;
 }
 
+static int stage_flush(struct spool_msg *m)
+{
+	uint32_t n = m->stage_len;
+
+	m->stage_len = 0;
+	return append_records(m, m->sp->stage + (size_t)m->stage * SPOOL_STAGE_LEN, n);
+}
+
+int spool_msg_append(struct spool_msg *m, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	if (m->state != MSG_RECEIVING)
+		return -EINVAL;
+	while (len && m->stage != SPOOL_NONE) {
+		if (m->stage_len == 0 && len >= SPOOL_STAGE_LEN)
+			break;              /* large enough to go as it is */
+		size_t n = SPOOL_STAGE_LEN - m->stage_len < len ?
+			   SPOOL_STAGE_LEN - m->stage_len : len;
+
+		memcpy(m->sp->stage + (size_t)m->stage * SPOOL_STAGE_LEN +
+		       m->stage_len, p, n);
+		m->stage_len += (uint32_t)n;
+		p += n;
+		len -= n;
+		if (m->stage_len == SPOOL_STAGE_LEN) {
+			int rc = stage_flush(m);
+
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return append_records(m, p, len);
+}
+
 int spool_msg_end(struct spool_msg *m, spool_end_fn *cb, void *arg)
 {
 	struct spool *sp = m->sp;
-	struct spool_end_rec e = {.body_size = m->size, .body_crc = m->body_crc};
+	struct spool_end_rec e;
 	const size_t n = SPOOL_REC_HDR + 12;
 	int err;
 	uint8_t *p;
 
 	if (m->state != MSG_RECEIVING)
 		return -EINVAL;
+	if (m->stage != SPOOL_NONE) {
+		if ((err = stage_flush(m)) < 0)
+			return err;
+		stage_put(m);
+	}
+	e = (struct spool_end_rec){.body_size = m->size, .body_crc = m->body_crc};
 	p = spool_log_reserve(sp, n, false, &err);
 	if (p == NULL)
-		return err;
+		return refusal(sp, err);
 	spool_rec_put_end(p, n, sp->seg[sp->active].seq, m->qid, &e);
 	spool_log_commit(sp, m, n);
 	m->cb = cb;
@@ -417,4 +501,9 @@ uint64_t spool_msg_size(const struct spool_msg *m)
 int spool_msg_in_memory(const struct spool_msg *m)
 {
 	return m->in_mem;
+}
+
+const char *spool_refusal(const struct spool *sp)
+{
+	return sp->refusal != NULL ? sp->refusal : "none";
 }

@@ -20,6 +20,10 @@ struct spool_stats {
 	uint64_t write_errors;     /* failed writes and fdatasyncs, ENOSPC included */
 	uint64_t enospc;           /* ENOSPC from writes or from growing the spool */
 	uint64_t refused_full;     /* messages refused while full */
+	uint64_t refused_slots;    /* refused: no message slot free */
+	uint64_t refused_records;  /* refused: no body record slot free */
+	uint64_t refused_blocks;   /* refused: every write block in flight */
+	uint64_t refused_io;       /* refused: a write error at the time */
 	uint64_t recovered;        /* accepted messages found at start */
 	uint64_t discarded;        /* messages without an end record dropped at start */
 	uint64_t reclaimed;        /* segments returned to the free list */

@@ -6,7 +6,9 @@
  * message and never returns the torn one; finished messages' segments are
  * reclaimed and the space reused; a failing write fails only its group; a
  * full filesystem (a small tmpfs mounted by the test) refuses new mail,
- * keeps accepted mail and resumes by itself.
+ * keeps accepted mail and resumes by itself; thousands of bodies arriving
+ * in small pieces past a small memory budget are all committed; every
+ * refusal is counted by its cause and is a storage refusal (452 4.3.1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +320,189 @@ static void test_read_back(void)
 	CU_ASSERT_EQUAL(spool_stats(sp)->mem_bytes, 0);
 	spool_close(sp);
 	rm_rf(dir);
+}
+
+/* ---- bodies in small pieces ----------------------------------------------- */
+
+#define PIECES_MSGS   2000
+#define PIECES_OPEN   50
+#define PIECES_LEN    (50u << 10)
+
+/* Body records (extents) of M. */
+static unsigned extents_of(const struct spool_msg *m)
+{
+	unsigned n = 0;
+
+	for (uint32_t e = m->ext_head; e != SPOOL_NONE; e = m->sp->ext[e].next)
+		n++;
+	return n;
+}
+
+/* Like 50 sessions: 2,000 messages of 50 KiB, 50 receiving at once, the
+ * bodies interleaved in pieces of 1 to 1,400 bytes with now and then one
+ * larger than a staging buffer.  The pools are sized as the worker sizes
+ * them for that queue; the memory budget holds a handful of bodies.  Every
+ * message is committed, each in a few records, and reads back whole. */
+static void test_small_pieces(void)
+{
+	static const size_t piece[] = {1400, 1, 300, 20000, 7, 1399, 2};
+	static uint8_t body[PIECES_OPEN][PIECES_LEN];
+	static struct spool_msg *acc[PIECES_MSGS];
+	char dir[64];
+	struct spool_conf c;
+	struct spool *sp;
+	unsigned n = 0, failed = 0, max_ext = 0, disk = 0;
+
+	tmpdir(dir);
+	small_conf(&c, dir);
+	c.seg_size = 16u << 20;
+	c.seg_max = 8;
+	c.block_size = 256u << 10;
+	c.blocks = 16;
+	c.commit_interval_us = 0;
+	c.mem_budget = 256u << 10;
+	spool_conf_size(&c, PIECES_MSGS, PIECES_OPEN);
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	while (n + failed < PIECES_MSGS) {
+		struct spool_msg *m[PIECES_OPEN];
+		struct ended e[PIECES_OPEN];
+		size_t off = 0;
+		unsigned k = 0;
+
+		memset(e, 0, sizeof(e));
+		for (int i = 0; i < PIECES_OPEN; i++) {
+			struct spool_env en = env();
+
+			e[i].sp = sp;
+			fill(body[i], PIECES_LEN, n + (unsigned)i);
+			CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m[i]), 0);
+		}
+		while (off < PIECES_LEN) {
+			size_t len = piece[k++ % RTE_DIM(piece)];
+
+			len = len < PIECES_LEN - off ? len : PIECES_LEN - off;
+			for (int i = 0; i < PIECES_OPEN; i++)
+				CU_ASSERT_EQUAL_FATAL(spool_msg_append(m[i], body[i] + off, len), 0);
+			off += len;
+			NOW += 10;
+			spool_poll(sp, NOW);
+		}
+		for (int i = 0; i < PIECES_OPEN; i++)
+			CU_ASSERT_EQUAL_FATAL(spool_msg_end(m[i], on_end, &e[i]), 0);
+		for (int i = 0; i < PIECES_OPEN; i++) {
+			poll_until(sp, &e[i].fired);
+			if (e[i].err != 0) {
+				failed++;
+				continue;
+			}
+			unsigned x = extents_of(e[i].m);
+
+			max_ext = x > max_ext ? x : max_ext;
+			disk += !spool_msg_in_memory(e[i].m);
+			if (!body_ok(sp, e[i].m, PIECES_LEN, n))
+				failed++;
+			acc[n++] = e[i].m;
+		}
+	}
+	const struct spool_stats *st = spool_stats(sp);
+
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(st->msgs_committed, PIECES_MSGS);
+	CU_ASSERT_EQUAL(st->refused_records + st->refused_slots +
+			st->refused_blocks + st->refused_full + st->refused_io, 0);
+	/* 50 KiB in 16 KiB records, each split at most once by a block end */
+	CU_ASSERT(max_ext >= 4 && max_ext <= 8);
+	CU_ASSERT(disk >= PIECES_MSGS - 16);
+	CU_ASSERT(st->mem_bytes <= c.mem_budget);
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(spool_msg_done(acc[i], SPOOL_DONE_FINISHED), 0);
+	spool_close(sp);
+	rm_rf(dir);
+}
+
+/* ---- refusals by cause ----------------------------------------------------- */
+
+/* A 100 KiB body appended in pieces of STEP into a small spool with
+ * MAX_EXTENTS body records and BLOCKS write blocks is refused with
+ * -ENOBUFS, a storage refusal, for CAUSE; the spool's counters then. */
+static struct spool_stats body_refused(unsigned max_extents, unsigned blocks,
+				       size_t step, const char *cause)
+{
+	static uint8_t big[100 << 10];
+	char dir[64];
+	struct spool_conf c;
+	struct spool *sp;
+	struct spool_msg *m;
+	struct spool_env en = env();
+	struct spool_stats st;
+	int rc = 0;
+
+	tmpdir(dir);
+	small_conf(&c, dir);
+	c.max_extents = max_extents;
+	c.blocks = blocks;
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_msg_begin(sp, &en, NOW, &m), 0);
+	for (size_t off = 0; off < sizeof(big) && rc == 0; off += step)
+		rc = spool_msg_append(m, big + off, step);
+	CU_ASSERT_EQUAL(rc, -ENOBUFS);
+	CU_ASSERT(spool_err_storage(rc));
+	CU_ASSERT_STRING_EQUAL(spool_refusal(sp), cause);
+	st = *spool_stats(sp);
+	spool_msg_abort(m);
+	settle(sp, 3);
+	spool_close(sp);
+	rm_rf(dir);
+	return st;
+}
+
+/* Each way the spool refuses a message is counted under its own name, and
+ * each is a storage refusal (the SMTP layer answers 452 4.3.1); only an
+ * envelope past the limits is not (451 4.3.0). */
+static void test_refusal_causes(void)
+{
+	char dir[64];
+	struct spool_conf c;
+	struct spool *sp;
+	struct spool_msg *a, *b, *m;
+	struct spool_env en = env();
+	struct spool_stats st;
+	int rc;
+
+	/* no message slot */
+	tmpdir(dir);
+	small_conf(&c, dir);
+	c.max_msgs = 2;
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	CU_ASSERT_EQUAL(spool_msg_begin(sp, &en, NOW, &a), 0);
+	CU_ASSERT_EQUAL(spool_msg_begin(sp, &en, NOW, &b), 0);
+	rc = spool_msg_begin(sp, &en, NOW, &m);
+	CU_ASSERT_EQUAL(rc, -ENOBUFS);
+	CU_ASSERT(spool_err_storage(rc));
+	CU_ASSERT_EQUAL(spool_stats(sp)->refused_slots, 1);
+	CU_ASSERT_STRING_EQUAL(spool_refusal(sp), "no message slot (queue full)");
+	spool_msg_abort(a);
+	spool_msg_abort(b);
+	settle(sp, 3);
+	spool_close(sp);
+	rm_rf(dir);
+
+	/* no body record: 100 KiB needs seven 16 KiB records */
+	st = body_refused(3, 8, 1000, "no body record slot");
+	CU_ASSERT_EQUAL(st.refused_records, 1);
+	CU_ASSERT_EQUAL(st.refused_blocks, 0);
+	/* every write block in flight: nothing is reaped without a poll */
+	st = body_refused(4096, 2, 100 << 10, "every write block in flight");
+	CU_ASSERT_EQUAL(st.refused_blocks, 1);
+	CU_ASSERT_EQUAL(st.refused_records, 0);
+
+	/* full (the disk-full test fills a real filesystem), write errors
+	 * (the end callback's errno) and an envelope past the limits */
+	CU_ASSERT(spool_err_storage(-ENOSPC));
+	CU_ASSERT(spool_err_storage(-EIO));
+	CU_ASSERT(spool_err_storage(-EBADF));
+	CU_ASSERT(!spool_err_storage(-E2BIG));
+	CU_ASSERT(!spool_err_storage(-EINVAL));
 }
 
 /* ---- recovery ------------------------------------------------------------ */
@@ -760,6 +945,8 @@ void test_spool_register(void)
 	CU_add_test(s, "recovery with the log cut at every byte", test_recovery_every_cut);
 	CU_add_test(s, "aborted messages stay gone", test_abort_not_recovered);
 	CU_add_test(s, "finished segments are reclaimed", test_reclaim);
+	CU_add_test(s, "bodies in small pieces past the memory budget", test_small_pieces);
+	CU_add_test(s, "refusals counted by cause, all 452", test_refusal_causes);
 	CU_add_test(s, "write error: 452 to its group only", test_write_error);
 	CU_add_test(s, "disk full: refuse, keep, resume", test_disk_full);
 	CU_add_test(s, "commit latency histogram", test_commit_histogram);

@@ -424,6 +424,7 @@ static void test_deliver_failover_quit(void)
 	char texts[TRACK__MAX][TRACK_TEXT_MAX];
 	struct queue_info qi;
 	uint64_t qid;
+	unsigned early;
 
 	setup(&f, "tls = \"none\";");
 	qid = accept_msg(&f);
@@ -433,17 +434,21 @@ static void test_deliver_failover_quit(void)
 	CU_ASSERT_EQUAL(f.r.stats.conn_fail, 1);
 	CU_ASSERT_EQUAL(f.srv.conns, 1);
 	CU_ASSERT_EQUAL(f.srv.msgs, 1);
-	CU_ASSERT_EQUAL(f.srv.dsns, 0);
+	/* the DSN below may have gone out already: its spool commit is real
+	 * I/O, which can finish within this second of virtual time */
+	early = f.srv.dsns;
+	CU_ASSERT(early <= 1);
 	CU_ASSERT_EQUAL(f.srv.blen, sizeof(BODY) - 1);
 	CU_ASSERT(f.srv.blen == sizeof(BODY) - 1 && memcmp(f.srv.body, BODY, f.srv.blen) == 0);
-	CU_ASSERT_EQUAL(f.r.stats.sent, 1);
+	CU_ASSERT_EQUAL(f.r.stats.sent, 1 + early);
 	CU_ASSERT_EQUAL(f.r.stats.bounced, 1);
 	/* one sent, one bounced: the message is finished and gone */
 	CU_ASSERT_EQUAL(queue_get(f.q, qid, &qi), -ENOENT);
-	CU_ASSERT_EQUAL(queue_stats(f.q)->finished, 1);
+	CU_ASSERT_EQUAL(queue_stats(f.q)->finished, 1 + early);
 	events(&f, count, texts);
-	CU_ASSERT_EQUAL(count[TRACK_RELAYED], 1);
-	CU_ASSERT_STRING_EQUAL(texts[TRACK_RELAYED], "250 2.0.0 Ok: queued as SINK1");
+	CU_ASSERT_EQUAL(count[TRACK_RELAYED], 1 + early);
+	if (early == 0)
+		CU_ASSERT_STRING_EQUAL(texts[TRACK_RELAYED], "250 2.0.0 Ok: queued as SINK1");
 	CU_ASSERT_EQUAL(count[TRACK_BOUNCED], 1);
 	CU_ASSERT_STRING_EQUAL(texts[TRACK_BOUNCED], "550 5.1.1 no such user");
 	/* the bounce made a DSN to the sender, relayed like any message once

@@ -102,11 +102,15 @@ void relay_queue_conf(const struct conf_relay *c, struct queue_conf *q)
 	q->lifetime_us = c->lifetime_s * 1000000ull;
 }
 
+#define RELAY_WAIT_RETRY_US 1000
+
 /* ---- envelopes ------------------------------------------------------------- */
 
 static struct relay_env **env_slot(struct relay *r, uint64_t qid)
 {
-	struct relay_env **pp = &r->env[(qid ^ (qid >> 29)) % RELAY_ENV_BUCKETS];
+	/* Fibonacci hashing: a queue ID's low bits are the worker and a
+	 * per-second sequence, so they alone would crowd a few buckets */
+	struct relay_env **pp = &r->env[(qid * 0x9e3779b97f4a7c15ull) >> (64 - RELAY_ENV_BITS)];
 
 	while (*pp != NULL && (*pp)->qid != qid)
 		pp = &(*pp)->next;
@@ -509,6 +513,7 @@ void relay_msg_done(struct relay_conn *c)
 
 	c->msg = NULL;
 	c->idle_since = *r->now;
+	r->kick = true;
 	if (c->msgs >= h->msgs_per_conn)
 		smtp_client_quit(c->smtp, *r->now);
 	if (!m->replied)
@@ -537,11 +542,18 @@ void relay_poll(struct relay *r)
 	for (unsigned i = 0; i < r->nb_conns; i++)
 		relay_conn_poll(&r->conns[i]);
 	relay_dsn_poll(r);
-	r->waiting = NULL;
-	while (w != NULL) {
-		m = w;
-		w = w->next;
-		start(r, m);
+	/* Placing a waiting message walks every connection: only when one
+	 * freed up, and every millisecond for what no event announces (a
+	 * host's down time over, a client back to idle after RSET). */
+	if (w != NULL && (r->kick || *r->now >= r->wait_retry)) {
+		r->kick = false;
+		r->wait_retry = *r->now + RELAY_WAIT_RETRY_US;
+		r->waiting = NULL;
+		while (w != NULL) {
+			m = w;
+			w = w->next;
+			start(r, m);
+		}
 	}
 	while (!r->draining && r->free_msgs != NULL) {
 		struct spool_msg *sm;

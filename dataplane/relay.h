@@ -111,7 +111,8 @@ struct relay_msg;
 struct relay_conn;
 struct relay_dsn;
 
-#define RELAY_ENV_BUCKETS 4096
+#define RELAY_ENV_BITS 14
+#define RELAY_ENV_BUCKETS (1u << RELAY_ENV_BITS)
 
 struct relay {
 	const struct relay_shared *sh;
@@ -132,6 +133,8 @@ struct relay {
 	struct relay_msg *msgs;                     /* one per slot */
 	struct relay_msg *free_msgs;
 	struct relay_msg *waiting;                  /* popped, waiting for a host */
+	bool kick;                                  /* a connection freed up: */
+	uint64_t wait_retry;                        /* ... or by then (µs), place the waiting */
 	struct relay_dsn *dsn;
 	struct relay_env *env[RELAY_ENV_BUCKETS];   /* by queue ID */
 	struct relay_stats stats;

@@ -397,6 +397,8 @@ void relay_conn_reset(struct relay_conn *c)
 		tls_conn_free(c->tls);
 	c->tcp = NULL;
 	c->tls = NULL;
+	if (c->st != RC_FREE && c->r != NULL)
+		c->r->kick = true;
 	c->st = RC_FREE;
 	c->engine = false;
 	c->handshaking = c->peer_closed = c->rx_blocked = c->fin_sent = false;

@@ -32,12 +32,20 @@ static const char usage[] =
 "      --timeout T              per reply (30s)\n"
 "      --seed N                 for the size choice (1)\n"
 "      --json                   the final report as JSON\n"
+"      --memif SOCKET,A.B.C.D/P Sluice's own TCP over DPDK memif instead of\n"
+"                               kernel sockets, from A.B.C.D on the memif whose\n"
+"                               control socket the gateway serves at SOCKET\n"
+"      --sink-memif SOCKET,A.B.C.D/P  also be the smart-host sink, on this\n"
+"                               second memif, at A.B.C.D:--sink-port (25)\n"
+"      --sink-wait T            after the load, wait up to T for the sink to\n"
+"                               get every accepted message (10s)\n"
+"      --lcore N                the memif poll loop's CPU (0)\n"
 "  -q, --quiet                  no progress line\n";
 
 enum {
 	OPT_SAMPLE = 256, OPT_RATE, OPT_NOPIPE, OPT_STARTTLS, OPT_CAFILE,
 	OPT_TLSNAME, OPT_FROM, OPT_TODOMAIN, OPT_HELO, OPT_TIMEOUT, OPT_SEED,
-	OPT_JSON,
+	OPT_JSON, OPT_MEMIF, OPT_SINK_MEMIF, OPT_SINK_PORT, OPT_SINK_WAIT, OPT_LCORE,
 };
 
 static const struct option longopts[] = {
@@ -60,6 +68,11 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"memif", required_argument, NULL, OPT_MEMIF},
+	{"sink-memif", required_argument, NULL, OPT_SINK_MEMIF},
+	{"sink-port", required_argument, NULL, OPT_SINK_PORT},
+	{"sink-wait", required_argument, NULL, OPT_SINK_WAIT},
+	{"lcore", required_argument, NULL, OPT_LCORE},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -101,6 +114,8 @@ static void defaults(struct lg_opts *o)
 	o->from = "bench@sluice-bench.test";
 	o->to_domain = "example.com";
 	o->helo = "sluice-bench.test";
+	o->sink_port = 25;
+	o->sink_wait_us = 10000000;
 }
 
 /* The value V of option C into O; 0 or a negative errno. */
@@ -120,6 +135,15 @@ static int take(struct lg_opts *o, int c, const char *v)
 	case OPT_RATE: return lg_parse_uint(v, 10000000, &o->rate);
 	case OPT_TIMEOUT: return lg_parse_duration(v, &o->timeout_us);
 	case OPT_SEED: return lg_parse_uint(v, UINT64_MAX / 2, &o->seed);
+	case OPT_MEMIF: o->memif = true; return lg_parse_net(v, &o->net);
+	case OPT_SINK_MEMIF: o->sink = true; return lg_parse_net(v, &o->sink_net);
+	case OPT_SINK_PORT: rc = lg_parse_uint(v, 65535, &u); o->sink_port = (uint16_t)u; break;
+	case OPT_SINK_WAIT: return lg_parse_duration(v, &o->sink_wait_us);
+	case OPT_LCORE:
+		/* CPU 0 is a valid choice: "0" does not pass lg_parse_uint */
+		rc = strcmp(v, "0") == 0 ? 0 : lg_parse_uint(v, 1023, &u);
+		o->lcore = (unsigned)u;
+		break;
 	case OPT_SAMPLE: o->sample_dir = v; break;
 	case OPT_CAFILE: o->cafile = v; break;
 	case OPT_TLSNAME: o->tls_name = v; break;
@@ -167,6 +191,10 @@ int lg_opts_parse(int argc, char **argv, struct lg_opts *o, char *err, size_t er
 	}
 	if (o->count == 0 && o->duration_us == 0)
 		o->count = 1000;
+	if (o->sink && !o->memif) {
+		snprintf(err, errlen, "--sink-memif needs --memif");
+		return -EINVAL;
+	}
 	if ((o->cafile != NULL || o->tls_name != NULL) && !o->starttls) {
 		snprintf(err, errlen, "--cafile and --tls-name need --starttls");
 		return -EINVAL;

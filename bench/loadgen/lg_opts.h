@@ -32,6 +32,14 @@ struct lg_opts {
 	const char *to_domain;     /* --to-domain (example.com) */
 	const char *helo;          /* --helo (sluice-bench.test) */
 	bool json;                 /* --json: the report as JSON */
+	/* the memif transport: our own TCP over DPDK instead of kernel sockets */
+	bool memif;                /* --memif SOCKET,ADDR/PREFIX given */
+	struct lg_net net;         /* ... that network */
+	bool sink;                 /* --sink-memif given */
+	struct lg_net sink_net;    /* the smart-host sink's network */
+	uint16_t sink_port;        /* --sink-port (25) */
+	uint64_t sink_wait_us;     /* --sink-wait: for the rest after the load (10 s) */
+	unsigned lcore;            /* --lcore: the poll loop's CPU (0) */
 	bool quiet;                /* -q: no progress line */
 };
 

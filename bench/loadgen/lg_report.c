@@ -80,6 +80,15 @@ static void text_latency(FILE *f, const char *name, const struct lg_hist *h)
 		h->count != 0 ? (double)h->max / 1000.0 : 0.0);
 }
 
+/* Messages/s from the start until the sink had the last one. */
+static double relayed_rate(const struct lg_stats *st)
+{
+	uint64_t us = st->relayed_last_us > st->started_us ?
+		      st->relayed_last_us - st->started_us : 0;
+
+	return us != 0 ? (double)st->relayed * 1e6 / (double)us : 0.0;
+}
+
 static void text_report(FILE *f, const struct lg_stats *st, const struct lg_opts *o,
 			const char *transport)
 {
@@ -96,6 +105,10 @@ static void text_report(FILE *f, const struct lg_stats *st, const struct lg_opts
 		(unsigned long)st->msgs_ok, seconds(st), rate(st),
 		seconds(st) > 0 ? (double)st->bytes / seconds(st) / 1e6 : 0.0,
 		(unsigned long)st->msgs_failed, (unsigned long)st->sessions);
+	if (st->has_sink)
+		fprintf(f, "  %lu messages (%lu octets) at the sink; relayed end to end: %.1f "
+			"messages/s\n", (unsigned long)st->relayed,
+			(unsigned long)st->relayed_bytes, relayed_rate(st));
 	fprintf(f, "  latency (ms)        p50       p90       p99     p99.9      mean       max\n");
 	text_latency(f, "from connect", &st->from_connect);
 	text_latency(f, "end of data", &st->from_eod);
@@ -153,6 +166,14 @@ static struct json_object *report_json(const struct lg_stats *st, const struct l
 	json_object_object_add(j, "messages_per_s", json_object_new_double(rate(st)));
 	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)st->bytes));
 	json_object_object_add(j, "connections", json_object_new_int64((int64_t)st->sessions));
+	if (st->has_sink) {
+		struct json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "messages", json_object_new_int64((int64_t)st->relayed));
+		json_object_object_add(k, "bytes", json_object_new_int64((int64_t)st->relayed_bytes));
+		json_object_object_add(k, "messages_per_s", json_object_new_double(relayed_rate(st)));
+		json_object_object_add(j, "sink", k);
+	}
 	lat = json_object_new_object();
 	json_object_object_add(lat, "from_connect", hist_json(&st->from_connect));
 	json_object_object_add(lat, "from_eod", hist_json(&st->from_eod));

@@ -6,6 +6,7 @@
 #ifndef SLUICE_BENCH_LOADGEN_LG_REPORT_H
 #define SLUICE_BENCH_LOADGEN_LG_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,6 +34,10 @@ struct lg_stats {
 	struct lg_hist from_connect; /* first message of a session: connect to
 					250; later ones: MAIL to 250 (µs) */
 	struct lg_hist from_eod;     /* the data's last octet sent to 250 (µs) */
+	/* the memif sink (has_sink): what the gateway relayed to it */
+	bool has_sink;
+	uint64_t relayed, relayed_bytes;
+	uint64_t relayed_last_us;    /* when the last one arrived */
 };
 
 void lg_stats_init(struct lg_stats *st, uint64_t now_us);

@@ -1,7 +1,9 @@
 /*
  * lg_spec: sizes, durations, integers and size distributions as the
- * options spell them.  Every parser takes the whole string or fails.
+ * options spell them, and memif networks.  Every parser takes the whole
+ * string or fails.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -131,4 +133,36 @@ unsigned lg_sizes_pick(const struct lg_sizes *sz, uint64_t r)
 	for (i = 0; i + 1 < sz->n && x >= sz->e[i].weight; i++)
 		x -= sz->e[i].weight;
 	return i;
+}
+
+int lg_parse_net(const char *s, struct lg_net *out)
+{
+	const char *comma = strrchr(s, ',');
+	char addr[INET_ADDRSTRLEN];
+	const char *slash;
+	uint64_t prefix;
+	struct in_addr a;
+	size_t plen, alen;
+	int rc;
+
+	if (comma == NULL || s[0] != '/' || (slash = strchr(comma, '/')) == NULL)
+		return -EINVAL;
+	plen = (size_t)(comma - s);
+	alen = (size_t)(slash - comma - 1);
+	if (memchr(s, '=', plen) != NULL || memchr(s, ',', plen) != NULL ||
+	    alen == 0 || alen >= sizeof(addr))
+		return -EINVAL;
+	if (plen >= LG_SOCKET_MAX)
+		return -ERANGE;
+	memcpy(addr, comma + 1, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -EINVAL;
+	if ((rc = lg_parse_uint(slash + 1, 32, &prefix)) < 0)
+		return rc;
+	memcpy(out->socket, s, plen);
+	out->socket[plen] = '\0';
+	out->addr = ntohl(a.s_addr);
+	out->prefix = (uint8_t)prefix;
+	return 0;
 }

@@ -2,8 +2,9 @@
  * lg_spec: the value syntaxes of sluice-bench's options.  Owns sizes with a
  * unit ("512", "1k", "50K", "2m": powers of 1024), durations ("10", "10s",
  * "500ms", "2m"), and the message-size distribution ("1k", or
- * "1k:70,50k:30": sizes with relative weights), and the weighted pick from
- * it.  No I/O, no allocation.
+ * "1k:70,50k:30": sizes with relative weights), the weighted pick from
+ * it, and a memif network ("SOCKET,A.B.C.D/PREFIX").  No I/O, no
+ * allocation.
  */
 #ifndef SLUICE_BENCH_LOADGEN_LG_SPEC_H
 #define SLUICE_BENCH_LOADGEN_LG_SPEC_H
@@ -43,5 +44,19 @@ int lg_parse_sizes(const char *s, struct lg_sizes *out);
 /* The entry chosen by R, a uniformly random 64-bit number: entry i with
  * probability weight_i / total_weight. */
 unsigned lg_sizes_pick(const struct lg_sizes *sz, uint64_t r);
+
+#define LG_SOCKET_MAX 108         /* sun_path */
+
+struct lg_net {
+	char socket[LG_SOCKET_MAX];  /* the memif control socket */
+	uint32_t addr;               /* ours on that network, host order */
+	uint8_t prefix;              /* 1..32 */
+};
+
+/* "SOCKET,A.B.C.D/PREFIX": an absolute socket path (no ',' or '=', which
+ * DPDK's device arguments reserve) and our address with its prefix.
+ * 0 with *OUT; -EINVAL or -ERANGE (a path too long, a prefix out of
+ * 1..32). */
+int lg_parse_net(const char *s, struct lg_net *out);
 
 #endif

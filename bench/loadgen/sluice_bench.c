@@ -1,7 +1,7 @@
 /*
  * sluice-bench: an SMTP load generator.  Owns the run: the options, the
- * messages, the sessions on one transport (kernel sockets via io_uring),
- * the tickets that start each message (a count or a duration, and the
+ * messages, the sessions on one transport (kernel sockets via io_uring,
+ * or Sluice's own TCP over memif, whose sink it then waits for), the tickets that start each message (a count or a duration, and the
  * rate), reopening sessions until the run is over, the progress line and
  * the final report.  Exit status: 0 when every message got a 2xx and no
  * error happened, 1 otherwise, 2 for a usage or setup error.
@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/loadgen/lg_memif.h"
 #include "bench/loadgen/lg_msg.h"
 #include "bench/loadgen/lg_opts.h"
 #include "bench/loadgen/lg_report.h"
@@ -109,7 +110,19 @@ static int setup(struct run *r)
 		fprintf(stderr, "sluice-bench: %s\n", err);
 		return rc;
 	}
-	if ((rc = lg_uring_new(r->o.sessions, &r->env.t)) < 0) {
+	if (r->o.memif) {
+		struct lg_memif_conf mc = {
+			.server = r->o.server,
+			.client = {r->o.net.socket, r->o.net.addr, r->o.net.prefix},
+			.sink = {r->o.sink ? r->o.sink_net.socket : NULL,
+				 r->o.sink_net.addr, r->o.sink_net.prefix},
+			.sink_port = r->o.sink_port, .lcore = r->o.lcore};
+
+		if ((rc = lg_memif_new(&mc, r->o.sessions, &r->env.t, err, sizeof(err))) < 0) {
+			fprintf(stderr, "sluice-bench: memif: %s\n", err);
+			return rc;
+		}
+	} else if ((rc = lg_uring_new(r->o.sessions, &r->env.t)) < 0) {
 		fprintf(stderr, "sluice-bench: io_uring: %s\n", strerror(-rc));
 		return rc;
 	}
@@ -142,14 +155,17 @@ static uint64_t outstanding(const struct run *r)
  * idle and the run is over. */
 static bool refill(struct run *r, uint64_t now)
 {
+	uint64_t out = r->o.count != 0 ? outstanding(r) : 0;
 	bool busy = false;
 
 	for (unsigned i = 0; i < r->o.sessions; i++) {
 		if (lg_session_state(r->s[i]) == LG_S_IDLE && !run_over(r, now) &&
-		    !hopeless(r) &&
-		    (r->o.count == 0 || r->o.count - r->issued > outstanding(r)) &&
-		    lg_session_open(r->s[i], now) < 0)
-			r->st.err[LG_ERR_CONNECT]++;
+		    !hopeless(r) && (r->o.count == 0 || r->o.count - r->issued > out)) {
+			if (lg_session_open(r->s[i], now) < 0)
+				r->st.err[LG_ERR_CONNECT]++;
+			else
+				out += r->o.per_session;
+		}
 		busy |= lg_session_state(r->s[i]) != LG_S_IDLE;
 	}
 	return busy;
@@ -192,6 +208,29 @@ static void loop(struct run *r)
 		printf("\n");
 }
 
+/* With the memif sink: keep the network going until the sink has every
+ * accepted message, or nothing more came for --sink-wait. */
+static void sink_drain(struct run *r)
+{
+	struct lg_tev ev[EVENTS];
+	const struct sink_stats *k;
+	uint64_t last = 0, now = now_us(), quiet_since = now;
+
+	while ((k = lg_memif_sink(r->env.t, &last)) != NULL && !interrupted) {
+		if (k->msgs != r->st.relayed)
+			quiet_since = now;
+		r->st.has_sink = true;
+		r->st.relayed = k->msgs;
+		r->st.relayed_bytes = k->bytes;
+		r->st.relayed_last_us = last;
+		if (k->msgs >= r->st.msgs_ok || now - quiet_since >= r->o.sink_wait_us)
+			return;
+		if (r->env.t->ops->wait(r->env.t, ev, EVENTS, TICK_US) < 0)
+			return;
+		now = now_us();
+	}
+}
+
 static void teardown(struct run *r)
 {
 	for (unsigned i = 0; r->s != NULL && i < r->o.sessions; i++)
@@ -224,8 +263,10 @@ int main(int argc, char **argv)
 	}
 	lg_stats_init(&r.st, now_us());
 	loop(&r);
+	sink_drain(&r);
 	lg_report_final(stdout, &r.st, &r.o, r.env.t->ops->name, r.o.json);
-	status = r.st.msgs_ok > 0 && r.st.msgs_failed == 0 && r.st.err[LG_ERR_CONNECT] +
+	status = r.st.msgs_ok > 0 && r.st.msgs_failed == 0 &&
+		 (!r.st.has_sink || r.st.relayed >= r.st.msgs_ok) && r.st.err[LG_ERR_CONNECT] +
 		 r.st.err[LG_ERR_IO] + r.st.err[LG_ERR_PROTOCOL] + r.st.err[LG_ERR_TIMEOUT] +
 		 r.st.err[LG_ERR_TLS] == 0 ? 0 : 1;
 	teardown(&r);

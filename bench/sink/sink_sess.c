@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,19 @@ int sink_fail_parse(struct sink_fail *f, const char *spec)
 	return 0;
 }
 
+/* A log line, unless the sink logs nothing (k->log NULL). */
+static void __attribute__((format(printf, 2, 3)))
+sink_log(struct sink *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(k->log, fmt, ap);
+	va_end(ap);
+}
+
 static const char *tls_name(const struct sink_sess *ss)
 {
 	return ss->tls != NULL && !ss->handshaking ? tls_version(ss->tls) : "no";
@@ -68,7 +82,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *e)
 			 ++ss->k->seq);
 		ss->file = fopen(path, "w");
 		if (ss->file == NULL)
-			fprintf(ss->k->log, "error %s: %s\n", path, strerror(errno));
+			sink_log(ss->k, "error %s: %s\n", path, strerror(errno));
 	}
 }
 
@@ -96,7 +110,7 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 	k->st.rcpts += ss->nrcpt;
 	k->st.bytes += ss->size;
 	snprintf(qid, sizeof(qid), "S%06" PRIu64, k->st.msgs);
-	fprintf(k->log, "msg %s client=%s tls=%s %s size=%" PRIu64 "\n", qid,
+	sink_log(k, "msg %s client=%s tls=%s %s size=%" PRIu64 "\n", qid,
 		ss->client, tls_name(ss), ss->env, ss->size);
 	smtp_server_commit_done(ss->s, SMTP_COMMIT_OK, qid, ss->now);
 }
@@ -131,7 +145,7 @@ static const char *check(void *arg, enum smtp_stage stage, const char *addr)
 	unsigned c;
 
 	if (stage == SMTP_STAGE_MAIL)
-		fprintf(k->log, "mail client=%s tls=%s from=<%s>\n", ss->client,
+		sink_log(k, "mail client=%s tls=%s from=<%s>\n", ss->client,
 			tls_name(ss), addr);
 	if (p4 + p5 == 0 || !crosses(k->seen[stage]++, p4 + p5, 100))
 		return NULL;
@@ -209,14 +223,14 @@ static void handshake(struct sink_sess *ss, uint64_t now)
 		char why[200];
 
 		tls_conn_error(ss->tls, why, sizeof(why));
-		fprintf(ss->k->log, "tls-failed client=%s %s %s\n", ss->client,
+		sink_log(ss->k, "tls-failed client=%s %s %s\n", ss->client,
 			tls_result_name(rc), why);
 		ss->k->st.tls_failed++;
 		ss->failed = true;
 		return;
 	}
 	ss->k->st.tls++;
-	fprintf(ss->k->log, "starttls client=%s %s %s\n", ss->client,
+	sink_log(ss->k, "starttls client=%s %s %s\n", ss->client,
 		tls_version(ss->tls), tls_cipher(ss->tls));
 	smtp_server_tls_started(ss->s, tls_version(ss->tls), tls_cipher(ss->tls), now);
 }

@@ -45,7 +45,7 @@ struct sink {
 	uint64_t delay_us;               /* before each reply */
 	const char *dir;                 /* each message as DIR/NNNNNN.eml; NULL */
 	uint64_t seq;                    /* files written */
-	FILE *log;
+	FILE *log;                       /* NULL: no log lines */
 	struct sink_stats st;
 };
 

@@ -43,7 +43,7 @@ struct spool_conf {
 	unsigned stage_bufs;          /* messages receiving at once whose body
 				       * pieces are gathered into larger records */
 	uint64_t mem_budget;          /* bytes of bodies kept in memory for delivery */
-	uint32_t mem_chunk;           /* unit of that memory */
+	uint32_t mem_chunk;           /* unit of that memory (2 KiB: a small message in one) */
 	uint64_t retry_us;            /* retry growing the spool this often when full */
 };
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_lg_spec: libFuzzer target for sluice-bench's value parsers (sizes,
- * size distributions, durations, integers).  The first byte chooses the
+ * size distributions, durations, memif networks, integers).  The first byte chooses the
  * parser; the rest, NUL-ended, is the option's value.  Aborts when a
  * parser breaks a promise: an error code other than -EINVAL/-ERANGE, a
  * value out of its range, a distribution whose total weight is not the sum
@@ -44,13 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char s[257];
 	uint64_t v = 0;
 	struct lg_sizes sz;
+	struct lg_net net;
 	int rc;
 
 	if (size < 1 || size > sizeof(s))
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		check_rc(rc = lg_parse_size(s, strlen(s), LG_SIZE_MAX, &v));
 		if (rc == 0 && (v == 0 || v > LG_SIZE_MAX))
@@ -66,6 +67,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		check_rc(rc = lg_parse_duration(s, &v));
 		if (rc == 0 && (v == 0 || v > 86400000000ull))
+			abort();
+		break;
+	case 3:
+		check_rc(rc = lg_parse_net(s, &net));
+		if (rc == 0 && (net.socket[0] != '/' || net.prefix == 0 || net.prefix > 32 ||
+				strlen(net.socket) >= LG_SOCKET_MAX ||
+				strpbrk(net.socket, ",=") != NULL))
 			abort();
 		break;
 	default:

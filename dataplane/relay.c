@@ -587,9 +587,14 @@ bool relay_drain(struct relay *r)
 {
 	unsigned idle = 0;
 
-	r->draining = true;
-	if (r->conns == NULL)
+	if (r->conns == NULL) {
+		r->draining = true;
 		return true;
+	}
+	if (!r->draining)               /* idle connections QUIT now */
+		for (unsigned i = 0; i < r->nb_conns; i++)
+			r->conns[i].dirty = true;
+	r->draining = true;
 	for (unsigned i = 0; i < r->nb_conns; i++)
 		if (r->conns[i].st != RC_FREE || r->conns[i].reading)
 			return false;

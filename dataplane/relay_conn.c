@@ -122,6 +122,7 @@ static size_t on_recv(struct tcp_conn *t, void *arg, const uint8_t *data, size_t
 	size_t taken;
 
 	(void)t;
+	c->dirty = true;
 	if (!c->engine)
 		return len;
 	if (c->tls == NULL) {
@@ -145,6 +146,7 @@ static void on_body_read_done(void *arg, int err)
 {
 	struct relay_conn *c = arg;
 
+	c->dirty = true;
 	c->reading = false;
 	if (err < 0)
 		c->buf_len = 0;
@@ -182,7 +184,7 @@ static long body_read(void *arg, uint64_t off, const uint8_t **data)
 	}
 	c->buf_len = 0;
 	if (rc == -EAGAIN)
-		c->read_again = true;
+		c->read_again = c->dirty = true;
 	return rc;
 }
 
@@ -253,6 +255,7 @@ static void on_event(struct tcp_conn *t, void *arg, enum tcp_event ev, int err)
 	struct relay_conn *c = arg;
 
 	(void)t;
+	c->dirty = true;
 	switch (ev) {
 	case TCP_EV_CONNECTED:
 		start_engine(c);
@@ -319,6 +322,7 @@ int relay_conn_send(struct relay_conn *c)
 	int rc;
 
 	c->msgs++;
+	c->dirty = true;
 	RELAY_COUNT(c->r, c->host, attempts);
 	c->buf_len = 0;
 	c->read_again = false;
@@ -355,8 +359,14 @@ void relay_conn_poll(struct relay_conn *c)
 {
 	uint64_t t = now(c);
 
-	if (c->tcp == NULL || !c->engine)
+	if (c->tcp == NULL || !c->engine || (!c->dirty && t < c->wake))
 		return;
+	/* Every event marks the connection; timers without one (the engine's
+	 * deadlines, idle QUIT, the linger) are seen at the next wake-up. */
+	c->dirty = false;
+	c->wake = t + RELAY_POLL_US;
+	if (smtp_client_deadline(c->smtp) < c->wake)
+		c->wake = smtp_client_deadline(c->smtp);
 	if (c->read_again && !c->reading) {
 		c->read_again = false;
 		smtp_client_resume(c->smtp, t);

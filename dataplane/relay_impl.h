@@ -71,6 +71,7 @@ enum relay_conn_state { RC_FREE, RC_CONNECTING, RC_OPEN, RC_CLOSING };
 #define RELAY_PLAIN_MAX 4096
 #define RELAY_IDLE_US   2000000      /* an idle connection is QUIT after this */
 #define RELAY_LINGER_US 10000000     /* after QUIT, wait this long for the FIN */
+#define RELAY_POLL_US   1000         /* a connection without events: polled this often */
 
 struct relay_conn {
 	struct relay *r;
@@ -85,6 +86,8 @@ struct relay_conn {
 	struct relay_msg *msg;
 	uint32_t msgs;                   /* messages handed to this connection */
 	uint64_t idle_since, close_by;
+	bool dirty;                      /* something happened: poll it next round */
+	uint64_t wake;                   /* ... else not before then (µs) */
 	size_t plain_len;                /* decrypted, not yet taken by the engine */
 	uint8_t plain[RELAY_PLAIN_MAX];
 	/* the body window handed to the engine */

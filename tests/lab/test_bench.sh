@@ -3,8 +3,10 @@
 # in sl-in sends through sluiced to Postfix's smtp-sink in sl-out, in clear
 # and with STARTTLS: every message gets its 250, the report's figures are
 # there and positive, and the sink counts every message.  Then bench/compare
-# with small counts: every figure of its JSON is present and positive and,
-# in every measurement, the sink received every message sent.
+# with small counts (with its runs over memif: sluiced with memif ports,
+# sluice-bench's own TCP and its sink): every figure of its JSON is present
+# and positive and, in every measurement, the sink received every message
+# sent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -80,16 +82,22 @@ kill "$SINK" 2>/dev/null; wait "$SINK" 2>/dev/null || true
 SINK=
 
 # --- bench/compare, small -----------------------------------------------------------
-SL_BUILD=$SL_BUILD timeout 120 "$SL_ROOT/bench/compare" -n 100 -p 24 -o "$TMP/results" \
+SL_BUILD=$SL_BUILD timeout 240 "$SL_ROOT/bench/compare" -n 100 -p 24 -M 2000 -o "$TMP/results" \
 	>"$TMP/compare.out" 2>&1 || true
-sed 's/^/#   /' "$TMP/compare.out" | tail -n 22
+sed 's/^/#   /' "$TMP/compare.out" | tail -n 30
 J=$TMP/results/compare.json
-check_eq "bench/compare: 18 measurements (8 cases and half load, each system)" "$(jq ".results | length" "$J" 2>/dev/null || echo 0)" 18
+check_eq "bench/compare: 24 measurements (8 cases and half load, each system; 6 over memif)" \
+	"$(jq ".results | length" "$J" 2>/dev/null || echo 0)" 24
+check_eq "... over memif: 4 cases, half load and 1000 sessions" \
+	"$(jq -c '[.results[] | select(.system == "sluice-memif") | [.size, .per_session, .sessions, .rate != null]]' "$J" 2>/dev/null)" \
+	'[[1024,"many",50,false],[1024,"one",50,false],[51200,"many",50,false],[51200,"one",50,false],[1024,"many",50,true],[1024,"many",1000,false]]'
 check "... every message sent reached the sink" jq -e \
 	'all(.results[]; .sent == .received)' "$J"
 check "... messages/s, CPU per 1000 and peak memory are positive" jq -e \
 	'all(.results[]; .messages_per_s > 0 and .cpu_s_per_1000 > 0 and .peak_mib > 0)' "$J"
 check "... p99 is there for every sluice-bench run" jq -e \
-	'all(.results[] | select(.generator == "sluice-bench"); .p99_ms > 0)' "$J"
+	'all(.results[] | select(.generator | startswith("sluice-bench")); .p99_ms > 0)' "$J"
 check "... with the machine" jq -e '.machine | .cpu and .cores > 0 and .kernel and .commit' "$J"
 check "... and a Markdown table" grep -q '^| 1 KiB | many | sluice-bench |' "$TMP/results/compare.md"
+check "... with the memif rows beside Postfix" grep -q \
+	'^| 1 KiB | many | sluice-bench over memif, 50 sessions | [0-9.]* | [0-9.]* | [0-9.]*× |' "$TMP/results/compare.md"

@@ -22,6 +22,7 @@ void test_smtp_client_register(void);
 void test_relay_conf_register(void);
 void test_relay_register(void);
 void test_sink_register(void);
+void test_msink_register(void);
 void test_relay_dns_register(void);
 void test_prom_register(void);
 void test_http_register(void);

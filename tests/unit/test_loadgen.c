@@ -1,6 +1,6 @@
 /*
- * test_loadgen: sluice-bench's own parts — the size, duration and
- * distribution parsers, the command line, the message stuffing, and the
+ * test_loadgen: sluice-bench's own parts — the size, duration,
+ * distribution and memif network parsers, the command line, the message stuffing, and the
  * histogram's buckets and exact percentiles on known data.
  */
 #include <arpa/inet.h>
@@ -102,6 +102,42 @@ static int parse(const char *const *args, struct lg_opts *o)
 	return lg_opts_parse(argc, argv, o, err, sizeof(err));
 }
 
+static void test_net(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+	} bad[] = {
+		{"", -EINVAL}, {"/s.sock", -EINVAL}, {"/s.sock,", -EINVAL},
+		{"s.sock,10.0.0.1/24", -EINVAL},          /* not absolute */
+		{"/s.sock,10.0.0.1", -EINVAL}, {"/s.sock,10.0.0.1/", -EINVAL},
+		{"/s.sock,10.0.0.1/0", -ERANGE}, {"/s.sock,10.0.0.1/33", -ERANGE},
+		{"/s.sock,10.0.0/24", -EINVAL}, {"/s.sock,10.0.0.1/24x", -EINVAL},
+		{"/a,b.sock,10.0.0.1/24", -EINVAL},       /* DPDK's separators */
+		{"/a=b.sock,10.0.0.1/24", -EINVAL},
+		{",10.0.0.1/24", -EINVAL},
+	};
+	char longpath[LG_SOCKET_MAX + 32];
+	struct lg_net n;
+
+	CU_ASSERT_EQUAL(lg_parse_net("/run/sluice/memif-in.sock,198.18.0.2/24", &n), 0);
+	CU_ASSERT_STRING_EQUAL(n.socket, "/run/sluice/memif-in.sock");
+	CU_ASSERT_EQUAL(n.addr, 0xc6120002);
+	CU_ASSERT_EQUAL(n.prefix, 24);
+	CU_ASSERT_EQUAL(lg_parse_net("/s,10.1.2.3/32", &n), 0);
+	CU_ASSERT_EQUAL(n.prefix, 32);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(lg_parse_net(bad[i].in, &n), bad[i].rc);
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	snprintf(longpath + LG_SOCKET_MAX, 32, ",10.0.0.1/8");
+	CU_ASSERT_EQUAL(lg_parse_net(longpath, &n), -ERANGE);
+	longpath[LG_SOCKET_MAX - 1] = '\0';
+	snprintf(longpath + LG_SOCKET_MAX - 1, 32, ",10.0.0.1/8");
+	CU_ASSERT_EQUAL(lg_parse_net(longpath, &n), 0);
+	CU_ASSERT_EQUAL(strlen(n.socket), LG_SOCKET_MAX - 1);
+}
+
 static void test_opts(void)
 {
 	struct lg_opts o;
@@ -131,12 +167,27 @@ static void test_opts(void)
 	CU_ASSERT_EQUAL(o.rate, 2000);
 	CU_ASSERT(!o.pipelining && o.starttls && o.json && o.quiet);
 	CU_ASSERT_STRING_EQUAL(o.cafile, "/x.pem");
+	CU_ASSERT(!o.memif && !o.sink);
+
+	const char *memif[] = {"--memif", "/m/in.sock,198.18.0.2/24", "--sink-memif",
+			       "/m/out.sock,198.18.1.2/24", "--sink-port", "2525",
+			       "--sink-wait", "3s", "--lcore", "0", NULL};
+
+	CU_ASSERT_EQUAL(parse(memif, &o), 0);
+	CU_ASSERT(o.memif && o.sink);
+	CU_ASSERT_STRING_EQUAL(o.net.socket, "/m/in.sock");
+	CU_ASSERT_EQUAL(o.sink_net.addr, 0xc6120102);
+	CU_ASSERT_EQUAL(o.sink_port, 2525);
+	CU_ASSERT_EQUAL(o.sink_wait_us, 3000000);
+	CU_ASSERT_EQUAL(o.lcore, 0);
 
 	const char *bad[][5] = {
 		{"-S", "host.example", NULL}, {"-S", "1.2.3.4:0", NULL},
 		{"-S", "1.2.3.4:65536", NULL}, {"-c", "0", NULL}, {"-r", "1001", NULL},
 		{"-s", "1x", NULL}, {"-n", "10", "-d", "1s", NULL}, {"--cafile", "x", NULL},
 		{"--bogus", NULL}, {"extra", NULL}, {"-c", NULL},
+		{"--sink-memif", "/m/out.sock,198.18.1.2/24", NULL},   /* no --memif */
+		{"--memif", "/m/in.sock", NULL}, {"--lcore", "x", NULL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(parse(bad[i], &o), -EINVAL);
@@ -242,6 +293,7 @@ void test_loadgen_register(void)
 	CU_add_test(s, "size", test_size);
 	CU_add_test(s, "duration", test_duration);
 	CU_add_test(s, "sizes", test_sizes);
+	CU_add_test(s, "net", test_net);
 	CU_add_test(s, "opts", test_opts);
 	CU_add_test(s, "stuff", test_stuff);
 	CU_add_test(s, "generate", test_generate);

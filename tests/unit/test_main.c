@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	test_relay_conf_register();
 	test_relay_register();
 	test_sink_register();
+	test_msink_register();
 	test_relay_dns_register();
 	test_reload_register();
 	test_loadgen_register();

@@ -421,6 +421,8 @@ static void put_worker(struct stats_out *o, const struct ctl_ctx *ctx,
 		return;
 	stats_counter(o, "polls", STATS_GET(ws->polls));
 	stats_counter(o, "busy_polls", STATS_GET(ws->busy_polls));
+	stats_counter(o, "loop_us", STATS_GET(ws->loop_us));
+	stats_counter(o, "work_us", STATS_GET(ws->work_us));
 	stats_gauge(o, "arp_entries", STATS_GET(ws->arp_entries));
 	stats_gauge(o, "arp_pending", STATS_GET(ws->arp_pending));
 	stats_counter(o, "tcp_redirect_out", STATS_GET(ws->tcp_redirect_out));

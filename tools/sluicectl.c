@@ -620,9 +620,13 @@ static void print_worker(struct json_object *w)
 	struct json_object *ports = jget(w, "ports");
 	uint64_t polls = ju64(w, "polls");
 	double busy = polls ? 100.0 * (double)ju64(w, "busy_polls") / (double)polls : 0.0;
+	uint64_t loop = ju64(w, "loop_us");
+	double load = loop ? 100.0 * (double)ju64(w, "work_us") / (double)loop : 0.0;
 
 	printf("\nworker on lcore %" PRIu64 "\n", ju64(w, "lcore"));
-	printf("  polls    %" PRIu64 "  busy %.1f%%\n", polls, busy);
+	printf("  polls    %" PRIu64 "  busy %.1f%%  load %.1f%% (work %" PRIu64 " of %"
+	       PRIu64 " ms)\n", polls, busy, load, ju64(w, "work_us") / 1000,
+	       ju64(w, "loop_us") / 1000);
 	printf("  arp      %" PRIu64 " entries  %" PRIu64 " pending\n",
 	       ju64(w, "arp_entries"), ju64(w, "arp_pending"));
 	printf("  tcp      %" PRIu64 " conns  %" PRIu64 " time_wait  "

@@ -13,6 +13,7 @@
 #include "dataplane/tcp/tcp.h"
 
 #define OUT_BUF 4096
+#define POLL_US 1000
 
 struct msess {
 	struct msess *next, **pprev;
@@ -20,6 +21,8 @@ struct msess {
 	struct tcp_conn *tc;
 	bool blocked;              /* TCP holds input the session did not take */
 	bool closing;              /* tcp_close() called */
+	bool dirty;                /* TCP had news: poll it next round */
+	uint64_t wake;             /* ... else not before then */
 	size_t olen, ooff;
 	uint8_t out[OUT_BUF];
 	struct sink_sess ss;
@@ -66,6 +69,7 @@ static size_t s_recv(struct tcp_conn *tc, void *arg, const uint8_t *data, size_t
 	(void)tc;
 	if (s->closing)
 		return len;
+	s->dirty = true;
 	taken = sink_sess_input(&s->ss, data, len, s->k->now);
 	s->blocked = taken < len;
 	pump(s);
@@ -78,6 +82,7 @@ static void s_event(struct tcp_conn *tc, void *arg, enum tcp_event ev, int err)
 
 	(void)tc;
 	(void)err;
+	s->dirty = true;
 	switch (ev) {
 	case TCP_EV_WRITABLE:
 		if (!s->closing)
@@ -124,6 +129,7 @@ static int s_accept(void *arg, struct tcp_conn *tc, const struct tcp_ops **ops,
 	s->k = k;
 	s->tc = tc;
 	s->blocked = s->closing = false;
+	s->dirty = true;                  /* the greeting */
 	s->olen = s->ooff = 0;
 	s->next = k->list;
 	s->pprev = &k->list;
@@ -177,8 +183,12 @@ void lg_msink_poll(struct lg_msink *k, uint64_t now)
 	k->now = now;
 	for (struct msess *s = k->list, *next; s != NULL; s = next) {
 		next = s->next;
-		if (s->closing)
+		if (s->closing || (!s->dirty && now < s->wake))
 			continue;
+		/* sessions are polled on news from TCP, else every POLL_US
+		 * and at their deadline (reply delay, SMTP timeouts) */
+		s->dirty = false;
+		s->wake = now + POLL_US;
 		if (sink_sess_deadline(&s->ss) <= now)
 			sink_sess_tick(&s->ss, now);
 		if (s->blocked) {
@@ -187,6 +197,8 @@ void lg_msink_poll(struct lg_msink *k, uint64_t now)
 			continue;
 		}
 		pump(s);
+		if (sink_sess_deadline(&s->ss) < s->wake)
+			s->wake = sink_sess_deadline(&s->ss);
 	}
 	if (k->sink.st.msgs != k->seen_msgs) {
 		k->seen_msgs = k->sink.st.msgs;

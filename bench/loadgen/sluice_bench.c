@@ -23,6 +23,7 @@
 
 #define EVENTS 256
 #define TICK_US 100000 /* the longest wait, and the progress line's step */
+#define SCAN_US 1000
 
 struct run {
 	struct lg_env env;
@@ -171,32 +172,57 @@ static bool refill(struct run *r, uint64_t now)
 	return busy;
 }
 
+/* Ticks the sessions that are due; the earliest deadline left. */
+static uint64_t tick_due(struct run *r, uint64_t now)
+{
+	uint64_t wake = UINT64_MAX;
+
+	for (unsigned i = 0; i < r->o.sessions; i++) {
+		uint64_t d = lg_session_deadline(r->s[i]);
+
+		if (d <= now) {
+			lg_session_tick(r->s[i], now);
+			d = lg_session_deadline(r->s[i]);
+		}
+		wake = d < wake ? d : wake;
+	}
+	return wake;
+}
+
+/* The sessions are walked (deadlines, reopening) at most every SCAN_US,
+ * and after an event that may have ended one: with a thousand sessions
+ * on a polling transport, walking them at every event costs more than
+ * the events. */
 static void loop(struct run *r)
 {
 	struct lg_tev ev[EVENTS];
 	uint64_t now = now_us(), next_tick = now + TICK_US, prev_ok = 0, prev_us = now;
-	bool progress = !r->o.quiet && isatty(STDOUT_FILENO);
+	uint64_t next_scan = 0, wake = 0;
+	bool progress = !r->o.quiet && isatty(STDOUT_FILENO), ended = true;
 
-	while (refill(r, now)) {
-		uint64_t wake = next_tick;
+	for (;;) {
+		uint64_t until;
 		int n;
 
-		for (unsigned i = 0; i < r->o.sessions; i++) {
-			uint64_t d = lg_session_deadline(r->s[i]);
-
-			wake = d < wake ? d : wake;
+		if (ended || now >= next_scan || now >= wake) {
+			if (!refill(r, now))
+				break;
+			wake = tick_due(r, now);
+			next_scan = now + SCAN_US;
+			ended = false;
 		}
-		n = r->env.t->ops->wait(r->env.t, ev, EVENTS, wake > now ? wake - now : 0);
+		until = wake < next_scan ? wake : next_scan;
+		until = until < next_tick ? until : next_tick;
+		n = r->env.t->ops->wait(r->env.t, ev, EVENTS, until > now ? until - now : 0);
 		if (n < 0) {
 			fprintf(stderr, "sluice-bench: wait: %s\n", strerror(-n));
 			break;
 		}
 		now = now_us();
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			lg_session_event(r->s[ev[i].conn], &ev[i], now);
-		for (unsigned i = 0; i < r->o.sessions; i++)
-			if (lg_session_deadline(r->s[i]) <= now)
-				lg_session_tick(r->s[i], now);
+			ended |= lg_session_state(r->s[ev[i].conn]) == LG_S_IDLE;
+		}
 		if (now >= next_tick) {
 			next_tick = now + TICK_US;
 			if (progress && now - prev_us >= 1000000)

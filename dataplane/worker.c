@@ -496,22 +496,18 @@ static void relay_follow(struct worker *w)
 	relay_set_shared(&w->relay, &cur->relay);
 }
 
-/* A round of CYC cycles: what it took beyond an empty round is work — in
- * a round that received frames; in one that did not, only when it took
- * over four empty rounds' time (spool completions, timers), so that the
- * jitter of idle polling does not count.  An empty round's cost is the
- * moving average (1/64) of those that received nothing. */
+/* A round of CYC cycles: when it received frames, what it took beyond an
+ * empty round is work.  Rounds that received nothing count as idle even
+ * when long (a preempted idle round looks like one that worked), so the
+ * load is a slight underestimate.  An empty round's cost is the moving
+ * average (1/64) of those that received nothing. */
 static void account(struct worker *w, uint64_t cyc, bool received)
 {
 	w->loop_cyc += cyc;
-	if (received) {
-		if (cyc > w->idle_cyc)
-			w->work_cyc += cyc - w->idle_cyc;
-		return;
-	}
-	if (w->idle_cyc != 0 && cyc > 4 * w->idle_cyc)
+	if (!received)
+		w->idle_cyc = w->idle_cyc == 0 ? cyc : (w->idle_cyc * 63 + cyc) / 64;
+	else if (cyc > w->idle_cyc)
 		w->work_cyc += cyc - w->idle_cyc;
-	w->idle_cyc = w->idle_cyc == 0 ? cyc : (w->idle_cyc * 63 + cyc) / 64;
 }
 
 int worker_main(void *arg)

@@ -151,8 +151,13 @@ static int ports_start(struct lg_host *h, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < h->conf.nb_ports; i++) {
 		if ((rc = port_start(&h->conf.ports[i], 1, h->pool, &h->port[i], err,
-				     errlen)) < 0)
+				     errlen)) < 0) {
+			size_t n = strlen(err);
+
+			/* memif's client fails at start when nobody listens */
+			snprintf(err + n, errlen - n, " (does the gateway serve that socket?)");
 			return rc;
+		}
 		h->nb_started++;
 	}
 	for (unsigned i = 0; i < h->conf.nb_ports; i++)

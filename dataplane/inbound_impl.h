@@ -34,6 +34,7 @@ struct inbound_session {
 	char client_text[48];
 	char sender[128];           /* for the queue */
 	uint32_t nrcpt;
+	bool queue_held;            /* queue room held for the transaction */
 	uint64_t arrival_us;
 	struct track_event ev;      /* "accepted", sent once committed */
 	uint32_t plain_off, plain_len;

@@ -83,6 +83,14 @@ static void forget(struct inbound *in, uint64_t qid)
 		relay_env_del(in->relay, qid);
 }
 
+/* Give back the queue room held for a transaction not accepted. */
+static void room_release(struct inbound_session *s)
+{
+	if (s->queue_held)
+		queue_unreserve(s->in->queue, s->nrcpt);
+	s->queue_held = false;
+}
+
 static void tx_begin(void *arg, const struct smtp_envelope *env)
 {
 	struct inbound_session *s = arg;
@@ -96,11 +104,22 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 	s->msg_err = 0;
 	snprintf(s->sender, sizeof(s->sender), "%s", env->mail_from);
 	s->nrcpt = env->nrcpt;
+	s->queue_held = false;
+	/* room in the delivery queue first: a 250 promises delivery */
+	if (in->queue != NULL) {
+		if ((rc = queue_reserve(in->queue, env->nrcpt)) < 0) {
+			s->msg_err = rc;
+			refused(s, "", "the delivery queue is full", rc);
+			return;
+		}
+		s->queue_held = true;
+	}
 	to_spool_env(in, s, env, &senv);
 	/* queue IDs carry wall-clock seconds */
 	if ((rc = spool_msg_begin(in->spool, &senv, senv.arrival_us, &s->msg)) < 0) {
 		s->msg = NULL;
 		s->msg_err = rc;
+		room_release(s);
 		refused(s, "", spool_refusal(in->spool), rc);
 		return;
 	}
@@ -119,6 +138,7 @@ static void tx_begin(void *arg, const struct smtp_envelope *env)
 		spool_msg_abort(s->msg);
 		s->msg = NULL;
 		s->msg_err = rc;
+		room_release(s);
 		refused(s, qid, cause, rc);
 	}
 }
@@ -151,17 +171,19 @@ static enum smtp_commit commit_of(int err)
 	return spool_err_storage(err) ? SMTP_COMMIT_NOSPACE : SMTP_COMMIT_TEMPFAIL;
 }
 
-/* An accepted message joins the delivery queue and the tracking log.  A
- * full queue leaves it in the spool, where recovery finds it at the next
- * start (counted, and logged). */
+/* An accepted message joins the delivery queue (in the room held since
+ * its start) and the tracking log.  Should that still fail, the message
+ * waits in the spool, where recovery finds it at the next start (logged). */
 static void accepted(struct inbound_session *s, struct spool_msg *m,
 		     const char *qid)
 {
 	struct inbound *in = s->in;
 	struct queue_add a = {.msg = m, .qid = s->qid, .arrival_us = s->arrival_us,
 			      .size = spool_msg_size(m), .nrcpt = s->nrcpt,
-			      .sender = s->sender};
+			      .sender = s->sender, .reserved = s->queue_held};
 	int rc;
+
+	s->queue_held = false;
 
 	STATS_ADD(in->stats.messages, 1);
 	s->ev.size = a.size;
@@ -185,6 +207,7 @@ static void committed(void *arg, struct spool_msg *m, int err)
 	if (err == 0) {
 		accepted(s, m, qid);
 	} else {
+		room_release(s);
 		forget(in, s->qid);
 		STATS_ADD(in->stats.commit_failed, 1);
 		wlog(in->log, "%s: spool commit failed: %s", qid, strerror(-err));
@@ -210,6 +233,7 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 
 	s->msg = NULL;
 	if (how == SMTP_TX_ABORTED) {
+		room_release(s);
 		if (m != NULL) {
 			forget(s->in, s->qid);
 			spool_msg_abort(m);
@@ -228,6 +252,7 @@ static void tx_end(void *arg, enum smtp_tx_end how)
 		spool_qid_format(s->qid, qid);
 		refused(s, qid, spool_refusal(s->in->spool), rc);
 		s->commit_pending = false;
+		room_release(s);
 		forget(s->in, s->qid);
 		spool_msg_abort(m);
 		STATS_ADD(s->in->stats.commit_failed, 1);

@@ -8,8 +8,11 @@
  * connection's received data collects in its buffer until the event that
  * carries it has been handed out and the next wait() begins; what does not
  * fit stays in TCP (its window closes) and is offered again then.  A send
- * is complete once TCP's send buffer holds all of it.  The poll loop spins:
- * this transport owns a core.
+ * is complete once TCP's send buffer holds all of it.  The poll loop spins
+ * on a core of its own, or sleeps a little after an empty round when the
+ * core is shared (--idle-sleep): on a small machine a spinning poller
+ * starves the kernel's I/O workers that complete the gateway's spool
+ * writes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <rte_cycles.h>
 
 #include "bench/loadgen/lg_memif.h"
 #include "bench/loadgen/lg_msink.h"
@@ -54,6 +59,7 @@ struct memif_transport {
 	struct lg_host *h;
 	struct lg_msink *sink;
 	uint32_t laddr;
+	unsigned idle_sleep_us;
 	unsigned max;
 	struct mconn *c;
 	struct qev *q;             /* ring of QCAP */
@@ -227,11 +233,14 @@ static int m_wait(struct lg_transport *t, struct lg_tev *ev, unsigned max,
 
 	release(mt);
 	do {
-		lg_host_poll(mt->h, now);
+		unsigned got = lg_host_poll(mt->h, now);
+
 		if (mt->sink != NULL)
 			lg_msink_poll(mt->sink, now);
 		if (mt->qhead != mt->qtail)
 			break;
+		if (got == 0 && mt->idle_sleep_us != 0 && end - now > mt->idle_sleep_us)
+			rte_delay_us_sleep(mt->idle_sleep_us);
 		now = now_us();
 	} while (now < end);
 	while (n < max && mt->qhead != mt->qtail) {
@@ -341,6 +350,7 @@ int lg_memif_new(const struct lg_memif_conf *mc, unsigned max,
 	mt->t.ops = &memif_ops;
 	mt->max = max;
 	mt->laddr = mc->client.addr;
+	mt->idle_sleep_us = mc->idle_sleep_us;
 	for (mt->qcap = 64; mt->qcap < 8 * max; mt->qcap *= 2)
 		;
 	mt->c = calloc(max, sizeof(*mt->c));

@@ -20,6 +20,7 @@ struct lg_memif_conf {
 	struct lg_host_port sink;     /* socket NULL: no sink */
 	uint16_t sink_port;           /* the sink listens on sink.addr:sink_port */
 	unsigned lcore;               /* the CPU the poll loop runs on */
+	unsigned idle_sleep_us;       /* after an empty poll round; 0: spin */
 };
 
 /* The transport for MAX connections; the EAL and the ports come up here

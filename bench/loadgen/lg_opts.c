@@ -40,12 +40,14 @@ static const char usage[] =
 "      --sink-wait T            after the load, wait up to T for the sink to\n"
 "                               get every accepted message (10s)\n"
 "      --lcore N                the memif poll loop's CPU (0)\n"
+"      --idle-sleep US          sleep US after an empty poll round, for a core\n"
+"                               shared with the kernel's work (0: spin)\n"
 "  -q, --quiet                  no progress line\n";
 
 enum {
 	OPT_SAMPLE = 256, OPT_RATE, OPT_NOPIPE, OPT_STARTTLS, OPT_CAFILE,
 	OPT_TLSNAME, OPT_FROM, OPT_TODOMAIN, OPT_HELO, OPT_TIMEOUT, OPT_SEED,
-	OPT_JSON, OPT_MEMIF, OPT_SINK_MEMIF, OPT_SINK_PORT, OPT_SINK_WAIT, OPT_LCORE,
+	OPT_JSON, OPT_MEMIF, OPT_SINK_MEMIF, OPT_SINK_PORT, OPT_SINK_WAIT, OPT_LCORE, OPT_IDLE,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +75,7 @@ static const struct option longopts[] = {
 	{"sink-port", required_argument, NULL, OPT_SINK_PORT},
 	{"sink-wait", required_argument, NULL, OPT_SINK_WAIT},
 	{"lcore", required_argument, NULL, OPT_LCORE},
+	{"idle-sleep", required_argument, NULL, OPT_IDLE},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -140,9 +143,10 @@ static int take(struct lg_opts *o, int c, const char *v)
 	case OPT_SINK_PORT: rc = lg_parse_uint(v, 65535, &u); o->sink_port = (uint16_t)u; break;
 	case OPT_SINK_WAIT: return lg_parse_duration(v, &o->sink_wait_us);
 	case OPT_LCORE:
-		/* CPU 0 is a valid choice: "0" does not pass lg_parse_uint */
-		rc = strcmp(v, "0") == 0 ? 0 : lg_parse_uint(v, 1023, &u);
-		o->lcore = (unsigned)u;
+	case OPT_IDLE:
+		/* 0 is a valid choice: "0" does not pass lg_parse_uint */
+		rc = strcmp(v, "0") == 0 ? 0 : lg_parse_uint(v, c == OPT_LCORE ? 1023 : 1000000, &u);
+		*(c == OPT_LCORE ? &o->lcore : &o->idle_sleep_us) = (unsigned)u;
 		break;
 	case OPT_SAMPLE: o->sample_dir = v; break;
 	case OPT_CAFILE: o->cafile = v; break;

@@ -40,6 +40,7 @@ struct lg_opts {
 	uint16_t sink_port;        /* --sink-port (25) */
 	uint64_t sink_wait_us;     /* --sink-wait: for the rest after the load (10 s) */
 	unsigned lcore;            /* --lcore: the poll loop's CPU (0) */
+	unsigned idle_sleep_us;    /* --idle-sleep: after an empty round (0: spin) */
 	bool quiet;                /* -q: no progress line */
 };
 

@@ -117,7 +117,8 @@ static int setup(struct run *r)
 			.client = {r->o.net.socket, r->o.net.addr, r->o.net.prefix},
 			.sink = {r->o.sink ? r->o.sink_net.socket : NULL,
 				 r->o.sink_net.addr, r->o.sink_net.prefix},
-			.sink_port = r->o.sink_port, .lcore = r->o.lcore};
+			.sink_port = r->o.sink_port, .lcore = r->o.lcore,
+			.idle_sleep_us = r->o.idle_sleep_us};
 
 		if ((rc = lg_memif_new(&mc, r->o.sessions, &r->env.t, err, sizeof(err))) < 0) {
 			fprintf(stderr, "sluice-bench: memif: %s\n", err);

@@ -39,6 +39,8 @@ struct queue {
 	struct entry *ent;
 	uint32_t *free_ent;      /* stack of free entry indices */
 	uint32_t nfree_ent;
+	uint32_t res_ent;        /* entries held by queue_reserve() */
+	uint64_t res_rcpts;      /* ... and recipients */
 	struct rchunk *chunk;
 	uint32_t nchunks, free_chunk;
 	uint32_t *heap;          /* entry indices, min-heap on due */
@@ -281,6 +283,30 @@ static uint32_t count_pending(const struct queue *q, const struct entry *e)
 	return n;
 }
 
+/* Room for one more message of NRCPT recipients, besides what is held. */
+static bool room(const struct queue *q, uint32_t nrcpt)
+{
+	return q->nfree_ent > q->res_ent &&
+	       q->stats.rcpts + q->res_rcpts + nrcpt <= q->conf.max_rcpts;
+}
+
+int queue_reserve(struct queue *q, uint32_t nrcpt)
+{
+	if (nrcpt == 0 || !room(q, nrcpt)) {
+		q->stats.full++;
+		return -ENOBUFS;
+	}
+	q->res_ent++;
+	q->res_rcpts += nrcpt;
+	return 0;
+}
+
+void queue_unreserve(struct queue *q, uint32_t nrcpt)
+{
+	q->res_ent--;
+	q->res_rcpts -= nrcpt;
+}
+
 int queue_add(struct queue *q, const struct queue_add *a, uint64_t now)
 {
 	uint32_t idx, first;
@@ -290,8 +316,9 @@ int queue_add(struct queue *q, const struct queue_add *a, uint64_t now)
 		return -EINVAL;
 	if (queue_map_get(&q->map, a->qid, &idx) == 0)
 		return -EEXIST;
-	if (q->nfree_ent == 0 || q->stats.rcpts + a->nrcpt > q->conf.max_rcpts ||
-	    (first = chunks_take(q, chunks_for(a->nrcpt))) == NONE) {
+	if (a->reserved)
+		queue_unreserve(q, a->nrcpt);
+	if (!room(q, a->nrcpt) || (first = chunks_take(q, chunks_for(a->nrcpt))) == NONE) {
 		q->stats.full++;
 		return -ENOBUFS;
 	}

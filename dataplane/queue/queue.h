@@ -81,6 +81,7 @@ struct queue_add {
 	const uint8_t *outcomes;
 	const char *sender;
 	uint32_t attempts;          /* earlier attempts (recovery); usually 0 */
+	bool reserved;              /* takes the room queue_reserve() held */
 };
 
 struct queue_stats {
@@ -104,10 +105,19 @@ int queue_create(const struct queue_conf *conf, struct queue **out);
 void queue_destroy(struct queue *q);
 
 /* Add an accepted message, due at NOW.  -ENOBUFS when out of entries or
- * recipient room (counted), -EEXIST for a queue ID already queued,
- * -EINVAL for no recipients or queue ID 0.  A message whose recipients are
- * all done already is added too; its first attempt ends it. */
+ * recipient room (counted; room held by queue_reserve() is not free), -EEXIST
+ * for a queue ID already queued, -EINVAL for no recipients or queue ID 0.
+ * A message whose recipients are all done already is added too; its first
+ * attempt ends it. */
 int queue_add(struct queue *q, const struct queue_add *a, uint64_t now);
+
+/* Hold room for a message of NRCPT recipients that is being received, so
+ * that once it is accepted its queue_add() (with reserved set) cannot fail
+ * for room: a message that got its 250 is never left out of the queue.
+ * 0, or -ENOBUFS (counted as full) when the queue has no such room.
+ * queue_unreserve() gives back room a message did not take. */
+int queue_reserve(struct queue *q, uint32_t nrcpt);
+void queue_unreserve(struct queue *q, uint32_t nrcpt);
 
 /* µs until the next entry is due (0: one is), UINT64_MAX when none is. */
 uint64_t queue_next_due(const struct queue *q, uint64_t now);

@@ -171,7 +171,7 @@ static void test_opts(void)
 
 	const char *memif[] = {"--memif", "/m/in.sock,198.18.0.2/24", "--sink-memif",
 			       "/m/out.sock,198.18.1.2/24", "--sink-port", "2525",
-			       "--sink-wait", "3s", "--lcore", "0", NULL};
+			       "--sink-wait", "3s", "--lcore", "0", "--idle-sleep", "20", NULL};
 
 	CU_ASSERT_EQUAL(parse(memif, &o), 0);
 	CU_ASSERT(o.memif && o.sink);
@@ -180,6 +180,7 @@ static void test_opts(void)
 	CU_ASSERT_EQUAL(o.sink_port, 2525);
 	CU_ASSERT_EQUAL(o.sink_wait_us, 3000000);
 	CU_ASSERT_EQUAL(o.lcore, 0);
+	CU_ASSERT_EQUAL(o.idle_sleep_us, 20);
 
 	const char *bad[][5] = {
 		{"-S", "host.example", NULL}, {"-S", "1.2.3.4:0", NULL},

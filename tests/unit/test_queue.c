@@ -265,6 +265,35 @@ static void test_bounded(void)
 	queue_destroy(q);
 }
 
+/* Room held for messages being received is not free for others, and a
+ * reserved add takes its own room even when nothing else is left. */
+static void test_reserve(void)
+{
+	struct queue_conf c;
+	struct queue_add a = {.qid = 9, .arrival_us = T0, .size = 1000, .nrcpt = 2,
+			      .sender = "alice@example.com", .reserved = true};
+	struct queue *q;
+
+	queue_conf_defaults(&c);
+	c.max_entries = 3;
+	c.max_rcpts = 10;
+	q = make(&c);
+	CU_ASSERT_EQUAL(queue_reserve(q, 2), 0);
+	CU_ASSERT_EQUAL(queue_reserve(q, 7), 0);
+	CU_ASSERT_EQUAL(add(q, 1, 2, T0), -ENOBUFS);      /* 2 + 7 + 2 > 10 */
+	CU_ASSERT_EQUAL(add(q, 1, 1, T0), 0);              /* the last entry */
+	CU_ASSERT_EQUAL(add(q, 2, 1, T0), -ENOBUFS);       /* the other two are held */
+	CU_ASSERT_EQUAL(queue_reserve(q, 1), -ENOBUFS);
+	a.msg = handle(9);
+	CU_ASSERT_EQUAL(queue_add(q, &a, T0), 0);          /* takes its held room */
+	queue_unreserve(q, 7);                             /* that one was refused */
+	CU_ASSERT_EQUAL(add(q, 3, 7, T0), 0);
+	CU_ASSERT_EQUAL(queue_stats(q)->entries, 3);
+	CU_ASSERT_EQUAL(queue_stats(q)->rcpts, 10);
+	CU_ASSERT_EQUAL(queue_stats(q)->full, 3);
+	queue_destroy(q);
+}
+
 /* Random due times and random removals: pops come out in time order. */
 static void test_heap_order(void)
 {
@@ -519,6 +548,7 @@ void test_queue_register(void)
 	CU_add_test(s, "recipients", test_recipients);
 	CU_add_test(s, "hold, release, retry, delete", test_hold_release_retry_delete);
 	CU_add_test(s, "bounded entries and recipients", test_bounded);
+	CU_add_test(s, "room held for messages being received", test_reserve);
 	CU_add_test(s, "timer heap order", test_heap_order);
 	CU_add_test(s, "queue ID map", test_map);
 	CU_add_test(s, "command ring and snapshot", test_port);

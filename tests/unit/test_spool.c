@@ -235,9 +235,12 @@ static void test_end_waits_for_commit(void)
 	CU_ASSERT_EQUAL(e.fired, 0);
 	CU_ASSERT_EQUAL(spool_stats(sp)->commits, 0);
 
-	/* The interval is up: the poll that starts the commit only writes. */
+	/* The interval is up: the poll that starts the commit submits the
+	 * write and, in the same submission, the fdatasync the kernel starts
+	 * only after it (IOSQE_IO_DRAIN); no 250 yet. */
 	NOW += 5000;
 	spool_poll(sp, NOW);
+	CU_ASSERT_EQUAL(sp->fsyncs, 1);
 	CU_ASSERT_EQUAL(e.fired, 0);
 	poll_until(sp, &e.fired);
 	CU_ASSERT_EQUAL(e.fired, 1);

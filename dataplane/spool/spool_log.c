@@ -155,10 +155,7 @@ void spool_log_commit(struct spool *sp, struct spool_msg *m, size_t n)
 
 	k->fill += (uint32_t)n;
 	sp->seg[sp->active].off += n;
-	if (!g->dirty) {
-		g->dirty = true;
-		g->first_us = sp->now;
-	}
+	g->dirty = true;
 	if (m != NULL) {
 		m->wrote = true;
 		spool_msg_note_seg(m, (uint32_t)sp->active);
@@ -344,12 +341,16 @@ void spool_log_fsync_done(struct spool *sp, int res)
 		group_finish(sp, (unsigned)sp->committing);
 }
 
+/* A commit starts once the previous one is done and commit_interval_us
+ * after it started, or at once when commit_batch messages wait: under load
+ * commits are spaced by the interval (fewer, larger groups: fewer device
+ * flushes), while a message after a quiet spell commits at once. */
 static void commit_start(struct spool *sp)
 {
 	struct spool_group *g = &sp->grp[sp->ep];
 
 	if (!g->dirty || (g->n < sp->conf.commit_batch &&
-			  sp->now - g->first_us < sp->conf.commit_interval_us))
+			  sp->now - sp->commit_start_us < sp->conf.commit_interval_us))
 		return;
 	spool_log_flush(sp);
 	g->no = sp->epoch_no++;

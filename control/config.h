@@ -78,7 +78,7 @@ struct conf_spool {
 	uint32_t segment_mb;          /* size of a segment file */
 	uint32_t segments;            /* preallocated per worker at start */
 	uint32_t max_segments;        /* per worker */
-	uint32_t commit_interval_us;  /* longest a finished message waits */
+	uint32_t commit_interval_us;  /* least time between commit starts */
 	uint32_t commit_batch;        /* commit at once at this many */
 	uint32_t memory_mb;           /* bodies kept in memory for delivery;
 				       * past it they are read back from disk */

@@ -149,7 +149,7 @@ int conf_load_spool(const struct loader *ld, const config_setting_t *root,
 		{"segment_mb", 1, 4096, 64, &sp->segment_mb},
 		{"segments", 1, 64, 4, &sp->segments},
 		{"max_segments", 1, 64, 16, &sp->max_segments},
-		{"commit_interval_us", 0, 1000000, 0, &sp->commit_interval_us},
+		{"commit_interval_us", 0, 1000000, 2000, &sp->commit_interval_us},
 		{"commit_batch", 1, 4096, 64, &sp->commit_batch},
 		{"memory_mb", 0, 65536, 64, &sp->memory_mb},
 	};

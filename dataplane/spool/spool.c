@@ -21,7 +21,7 @@ void spool_conf_defaults(struct spool_conf *c, const char *dir, uint8_t worker)
 		.dir = dir, .worker = worker,
 		.seg_size = 64u << 20, .seg_initial = 4, .seg_max = 16,
 		.block_size = 256u << 10, .blocks = 64,
-		.commit_interval_us = 0, .commit_batch = 64,
+		.commit_interval_us = 2000, .commit_batch = 64,
 		.max_msgs = 4096, .max_extents = 1u << 16, .stage_bufs = 256,
 		.mem_budget = 64u << 20, .mem_chunk = 2u << 10,
 		.retry_us = 5000000,

@@ -35,8 +35,8 @@ struct spool_conf {
 	unsigned seg_max;             /* segments at most (<= SPOOL_SEG_MAX) */
 	uint32_t block_size;          /* write block, multiple of 4096 */
 	unsigned blocks;              /* write blocks (bounds data not yet written) */
-	uint64_t commit_interval_us;  /* wait this long to gather a group; 0: commit
-				       * as soon as the previous commit is done */
+	uint64_t commit_interval_us;  /* start commits at least this far apart;
+				       * 0: as soon as the previous one is done */
 	unsigned commit_batch;        /* commit at once when this many messages wait */
 	unsigned max_msgs;            /* messages open or queued at once */
 	unsigned max_extents;         /* body records tracked at once */

@@ -93,7 +93,6 @@ struct spool_group {
 	struct spool_msg *head, *tail;
 	unsigned n;
 	bool dirty;           /* records appended in this epoch */
-	uint64_t first_us;    /* when it became dirty */
 	unsigned writes;      /* writes in flight */
 	uint64_t segmask;     /* segments written */
 	int err;

@@ -2,11 +2,14 @@
  * spool_log: appending records to the active segment through write blocks,
  * and group commit.  Records are encoded straight into the current block;
  * a block is written (one io_uring write of its unwritten part) when full
- * or when a commit starts.  A commit cuts the epoch: every write submitted
- * in it must complete, then one fdatasync per segment written covers every
- * message that ended in the epoch, and only then do their end callbacks
- * fire.  One commit is in flight at a time; the next epoch collects
- * meanwhile.  A failed write or fdatasync fails its group and marks the
+ * or when a commit starts.  A commit cuts the epoch: one fdatasync per
+ * segment written covers every message that ended in the epoch, and only
+ * then do their end callbacks fire.  The fdatasyncs go into the ring with
+ * the epoch's last write, marked IOSQE_IO_DRAIN: the kernel starts them
+ * only once every operation submitted before them has completed, so the
+ * epoch's writes are in the page cache when they run, without a round trip
+ * through the worker between the writes and the sync.  One commit is in
+ * flight at a time; the next epoch collects meanwhile.  A failed write or fdatasync fails its group and marks the
  * segment bad: nothing after a hole in a segment can be recovered, so
  * writing moves to a fresh segment and messages with records in a bad
  * segment fail.
@@ -152,10 +155,7 @@ void spool_log_commit(struct spool *sp, struct spool_msg *m, size_t n)
 
 	k->fill += (uint32_t)n;
 	sp->seg[sp->active].off += n;
-	if (!g->dirty) {
-		g->dirty = true;
-		g->first_us = sp->now;
-	}
+	g->dirty = true;
 	if (m != NULL) {
 		m->wrote = true;
 		spool_msg_note_seg(m, (uint32_t)sp->active);
@@ -337,16 +337,20 @@ void spool_log_fsync_done(struct spool *sp, int res)
 			if (g->segmask & (1ull << i))
 				mark_bad(sp, i, res);
 	}
-	if (sp->fsyncs == 0)
+	if (sp->fsyncs == 0 && g->writes == 0)
 		group_finish(sp, (unsigned)sp->committing);
 }
 
+/* A commit starts once the previous one is done and commit_interval_us
+ * after it started, or at once when commit_batch messages wait: under load
+ * commits are spaced by the interval (fewer, larger groups: fewer device
+ * flushes), while a message after a quiet spell commits at once. */
 static void commit_start(struct spool *sp)
 {
 	struct spool_group *g = &sp->grp[sp->ep];
 
 	if (!g->dirty || (g->n < sp->conf.commit_batch &&
-			  sp->now - g->first_us < sp->conf.commit_interval_us))
+			  sp->now - sp->commit_start_us < sp->conf.commit_interval_us))
 		return;
 	spool_log_flush(sp);
 	g->no = sp->epoch_no++;
@@ -355,14 +359,14 @@ static void commit_start(struct spool *sp)
 	sp->ep ^= 1;
 }
 
+/* The epoch's fdatasyncs, behind its writes (IOSQE_IO_DRAIN); the group
+ * finishes when they and every write of the epoch completed (without a
+ * sync, after a write error, when its writes have). */
 static void commit_sync(struct spool *sp)
 {
 	struct spool_group *g = &sp->grp[sp->committing];
 
-	if (sp->fsync_sent || g->writes)
-		return;
-	sp->fsync_sent = true;
-	for (unsigned i = 0; i < sp->conf.seg_max && g->err == 0; i++) {
+	for (unsigned i = 0; i < sp->conf.seg_max && g->err == 0 && !sp->fsync_sent; i++) {
 		if (!(g->segmask & (1ull << i)))
 			continue;
 		struct io_uring_sqe *q = spool_sqe(sp);
@@ -372,10 +376,12 @@ static void commit_sync(struct spool *sp)
 			break;
 		}
 		io_uring_prep_fsync(q, sp->seg[i].fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_flags(q, IOSQE_IO_DRAIN);
 		io_uring_sqe_set_data64(q, SPOOL_UD(OP_FSYNC, 0, i));
 		sp->fsyncs++;
 	}
-	if (sp->fsyncs == 0)
+	sp->fsync_sent = true;
+	if (sp->fsyncs == 0 && g->writes == 0)
 		group_finish(sp, (unsigned)sp->committing);
 }
 

@@ -313,10 +313,15 @@ int spool_msg_end(struct spool_msg *m, spool_end_fn *cb, void *arg)
 	return 0;
 }
 
-/* Mark M's envelope done and append a done record; the reserve may be
- * used, since finishing messages is what frees space.  The mark is what
- * recovery relies on: it lives and dies with the envelope, so finishing a
- * message creates no dependency between segments. */
+/* Append a done record, and mark M's envelope done in place when the
+ * record went to another segment; the reserve may be used, since finishing
+ * messages is what frees space.  Recovery needs the done record or the
+ * mark to live as long as the envelope: a done record in the envelope's
+ * own segment does (the segment is reclaimed as a whole, and recovery
+ * reads it past the envelope), one in a newer segment may not, and then
+ * the mark, which lives and dies with the envelope, keeps finishing a
+ * message from creating a dependency between segments.  Most messages
+ * finish in the segment they arrived in, without the in-place write. */
 static int put_done(struct spool_msg *m, uint8_t reason)
 {
 	struct spool *sp = m->sp;
@@ -328,7 +333,8 @@ static int put_done(struct spool_msg *m, uint8_t reason)
 		return err;
 	spool_rec_put_done(p, n, sp->seg[sp->active].seq, m->qid, reason);
 	spool_log_commit(sp, m, n);
-	spool_log_mark(sp, m);
+	if (m->env_seg != (uint32_t)sp->active)
+		spool_log_mark(sp, m);
 	return 0;
 }
 

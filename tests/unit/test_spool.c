@@ -213,41 +213,67 @@ static bool body_ok(struct spool *sp, struct spool_msg *m, size_t len,
 
 /* ---- the 250 waits for the commit --------------------------------------- */
 
+/* Poll with the clock held at T until *FLAG is set (about 10 s at most). */
+static void poll_at(struct spool *sp, uint64_t t, const int *flag)
+{
+	for (int i = 0; i < 100000 && !*flag; i++) {
+		spool_poll(sp, t);
+		if (!*flag)
+			usleep(100);
+	}
+	CU_ASSERT(*flag);
+}
+
+/* A message after a quiet spell commits at once; the next one waits until
+ * commit_interval_us after that commit started, however long the wall
+ * clock runs; the 250 comes only after the write and its fdatasync. */
 static void test_end_waits_for_commit(void)
 {
 	char dir[64];
 	struct spool_conf c;
 	struct spool *sp;
-	struct ended e;
+	struct ended a, b;
+	uint64_t t0 = NOW;
 
 	tmpdir(dir);
 	small_conf(&c, dir);
 	c.commit_interval_us = 5000;
-	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
-	CU_ASSERT_EQUAL(send_msg(sp, 3000, 1, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, t0, NULL, NULL, &sp), 0);
+	CU_ASSERT_EQUAL(send_msg(sp, 3000, 1, &a), 0);
 
-	/* Within the commit interval nothing is synced and no 250 goes out,
-	 * however long the wall clock runs. */
+	/* The poll that starts the commit submits the write and, in the same
+	 * submission, the fdatasync the kernel starts only after it
+	 * (IOSQE_IO_DRAIN); no 250 yet. */
+	spool_poll(sp, t0);
+	CU_ASSERT_EQUAL(sp->fsyncs, 1);
+	CU_ASSERT_EQUAL(a.fired, 0);
+	poll_at(sp, t0, &a.fired);
+	CU_ASSERT_EQUAL(a.err, 0);
+	/* When the callback ran, the write and its fdatasync had completed. */
+	CU_ASSERT_EQUAL(a.commits_then, 1);
+	CU_ASSERT(a.written_then >= 3000);
+
+	/* Within the interval after that commit's start nothing is synced. */
+	CU_ASSERT_EQUAL(send_msg(sp, 3000, 2, &b), 0);
 	for (int i = 0; i < 50; i++) {
-		spool_poll(sp, NOW + 4000);
+		spool_poll(sp, t0 + 4999);
 		usleep(200);
 	}
-	CU_ASSERT_EQUAL(e.fired, 0);
-	CU_ASSERT_EQUAL(spool_stats(sp)->commits, 0);
+	CU_ASSERT_EQUAL(b.fired, 0);
+	CU_ASSERT_EQUAL(sp->committing, -1);
+	CU_ASSERT_EQUAL(spool_stats(sp)->commits, 1);
 
-	/* The interval is up: the poll that starts the commit only writes. */
-	NOW += 5000;
-	spool_poll(sp, NOW);
-	CU_ASSERT_EQUAL(e.fired, 0);
-	poll_until(sp, &e.fired);
-	CU_ASSERT_EQUAL(e.fired, 1);
-	CU_ASSERT_EQUAL(e.err, 0);
-	/* When the callback ran, the write and its fdatasync had completed. */
-	CU_ASSERT_EQUAL(e.commits_then, 1);
-	CU_ASSERT(e.written_then >= 3000);
-	CU_ASSERT_EQUAL(spool_stats(sp)->msgs_committed, 1);
+	/* The interval is up: it commits. */
+	spool_poll(sp, t0 + 5000);
+	CU_ASSERT_EQUAL(sp->fsyncs, 1);
+	poll_at(sp, t0 + 5000, &b.fired);
+	CU_ASSERT_EQUAL(b.err, 0);
+	CU_ASSERT_EQUAL(b.commits_then, 2);
+	CU_ASSERT(b.written_then >= 6000);
+	CU_ASSERT_EQUAL(spool_stats(sp)->msgs_committed, 2);
 	spool_close(sp);
 	rm_rf(dir);
+	NOW = t0 + 5000;
 }
 
 /* Many messages ending together share one fdatasync. */
@@ -695,7 +721,8 @@ static void test_abort_not_recovered(void)
 	settle(sp, 5);
 	spool_close(sp);
 
-	/* The aborted envelope carries the done mark on disk. */
+	/* Its done record went to the envelope's own segment: no mark in
+	 * place (recovery below finds the record: nothing discarded). */
 	char seg[128];
 	long start = 0, end = 0;
 	uint8_t hdr[SPOOL_REC_HDR];
@@ -709,7 +736,7 @@ static void test_abort_not_recovered(void)
 	CU_ASSERT_EQUAL(fread(hdr, 1, sizeof(hdr), fp), sizeof(hdr));
 	fclose(fp);
 	CU_ASSERT_EQUAL(hdr[4], SPOOL_REC_ENVELOPE);
-	CU_ASSERT_EQUAL(hdr[SPOOL_REC_MARK_OFF], SPOOL_MARK_DONE);
+	CU_ASSERT_EQUAL(hdr[SPOOL_REC_MARK_OFF], 0);
 
 	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, on_recovered, &f, &sp), 0);
 	CU_ASSERT_EQUAL(f.n, 1);
@@ -726,6 +753,67 @@ static void test_abort_not_recovered(void)
 	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, on_recovered, &g, &sp), 0);
 	CU_ASSERT_EQUAL(g.n, 1);
 	CU_ASSERT_EQUAL(g.qid[0], q);
+	spool_close(sp);
+	rm_rf(dir);
+}
+
+/* The mark byte of M's envelope as it is on disk. */
+static uint8_t mark_on_disk(const char *dir, const struct spool_msg *m)
+{
+	char path[128];
+	uint8_t b = 0xFF;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/w007-%02u.seg", dir, m->env_seg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread(fd, &b, 1, (off_t)m->env_off + SPOOL_REC_MARK_OFF) != 1)
+			b = 0xFF;
+		close(fd);
+	}
+	return b;
+}
+
+/* A message finished in its envelope's segment gets only a done record;
+ * one finished after writing moved on also gets the mark in place, since
+ * the newer segment may be reclaimed first.  Neither comes back. */
+static void test_done_mark_across_segments(void)
+{
+	char dir[64];
+	struct spool_conf c;
+	struct spool *sp;
+	struct spool_msg *here, *across, *m;
+	uint64_t fill[8];
+	struct found f = {0};
+	int nfill = 0;
+
+	tmpdir(dir);
+	small_conf(&c, dir);
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, NULL, NULL, &sp), 0);
+	here = commit_msg(sp, 3000, 1);
+	across = commit_msg(sp, 3000, 2);
+	CU_ASSERT_FATAL(here != NULL && across != NULL);
+	CU_ASSERT_EQUAL(spool_msg_done(here, SPOOL_DONE_FINISHED), 0);
+	settle(sp, 5);
+	CU_ASSERT_EQUAL(mark_on_disk(dir, here), 0);
+
+	/* Unfinished messages until writing moves to the next segment. */
+	while (nfill < 8 && (uint32_t)sp->active == across->env_seg) {
+		m = commit_msg(sp, 30000, 10 + (unsigned)nfill);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		fill[nfill++] = spool_msg_qid(m);
+	}
+	CU_ASSERT_FATAL((uint32_t)sp->active != across->env_seg);
+	CU_ASSERT_EQUAL(spool_msg_done(across, SPOOL_DONE_FINISHED), 0);
+	settle(sp, 5);
+	CU_ASSERT_EQUAL(mark_on_disk(dir, across), SPOOL_MARK_DONE);
+	spool_close(sp);
+
+	CU_ASSERT_EQUAL_FATAL(spool_open(&c, NOW, on_recovered, &f, &sp), 0);
+	CU_ASSERT_EQUAL(f.n, nfill);
+	CU_ASSERT_EQUAL(spool_stats(sp)->discarded, 0);
+	for (int i = 0; i < f.n; i++)
+		CU_ASSERT_EQUAL(f.qid[i], fill[i]);
 	spool_close(sp);
 	rm_rf(dir);
 }
@@ -944,6 +1032,8 @@ void test_spool_register(void)
 	CU_add_test(s, "bodies read back from memory and disk", test_read_back);
 	CU_add_test(s, "recovery with the log cut at every byte", test_recovery_every_cut);
 	CU_add_test(s, "aborted messages stay gone", test_abort_not_recovered);
+	CU_add_test(s, "done mark in place only across segments",
+		    test_done_mark_across_segments);
 	CU_add_test(s, "finished segments are reclaimed", test_reclaim);
 	CU_add_test(s, "bodies in small pieces past the memory budget", test_small_pieces);
 	CU_add_test(s, "refusals counted by cause, all 452", test_refusal_causes);

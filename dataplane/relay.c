@@ -551,7 +551,7 @@ void relay_poll(struct relay *r)
 			break;
 		m = r->free_msgs;
 		r->free_msgs = m->next;
-		memset(m, 0, offsetof(struct relay_msg, idx));
+		memset(m, 0, offsetof(struct relay_msg, failed));
 		m->sm = sm;
 		m->qid = qid;
 		m->env = *env_slot(r, qid);

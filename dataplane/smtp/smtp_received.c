@@ -5,6 +5,7 @@
  * RFC 3848 / RFC 6531 "with" protocol names).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,17 +37,41 @@ static const char *with_protocol(const struct smtp_envelope *e)
 					(e->auth_user ? 1 : 0)];
 }
 
-int smtp_received(const struct smtp_envelope *env, const char *by,
-		  const char *qid, time_t when, char *buf, size_t len)
+/* The date-time of a trace header (RFC 5322 §3.3), in UTC; NULL when
+ * WHEN is out of range.  It changes once a second and a worker stamps
+ * many messages in one: each thread keeps the last one made. */
+static const char *date_text(time_t when)
 {
 	static const char *const day[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	char tls[200] = "", auth[SMTP_AUTH_ID_MAX + 40] = "";
+	static __thread struct {
+		bool made;
+		time_t when;
+		char text[64];
+	} last;
 	struct tm tm;
+
+	if (last.made && last.when == when)
+		return last.text;
+	if (gmtime_r(&when, &tm) == NULL)
+		return NULL;
+	snprintf(last.text, sizeof(last.text), "%s, %d %s %04d %02d:%02d:%02d +0000",
+		 day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	last.made = true;
+	last.when = when;
+	return last.text;
+}
+
+int smtp_received(const struct smtp_envelope *env, const char *by,
+		  const char *qid, time_t when, char *buf, size_t len)
+{
+	char tls[200] = "", auth[SMTP_AUTH_ID_MAX + 40] = "";
+	const char *date = date_text(when);
 	int n;
 
-	if (gmtime_r(&when, &tm) == NULL)
+	if (date == NULL)
 		return -EINVAL;
 	if (env->tls_version)
 		snprintf(tls, sizeof(tls), "\t(using %s with cipher %s)\r\n",
@@ -57,11 +82,9 @@ int smtp_received(const struct smtp_envelope *env, const char *by,
 	n = snprintf(buf, len,
 		     "Received: from %s ([%s%s])\r\n%s%s"
 		     "\tby %s with %s id %s;\r\n"
-		     "\t%s, %d %s %04d %02d:%02d:%02d +0000\r\n",
+		     "\t%s\r\n",
 		     env->helo, strchr(env->client_addr, ':') ? "IPv6:" : "",
-		     env->client_addr, tls, auth, by, with_protocol(env), qid,
-		     day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
-		     tm.tm_hour, tm.tm_min, tm.tm_sec);
+		     env->client_addr, tls, auth, by, with_protocol(env), qid, date);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;

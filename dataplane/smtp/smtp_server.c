@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dataplane/smtp/smtp_fmt.h"
 #include "dataplane/smtp/smtp_impl.h"
 
 /* ---- configuration ------------------------------------------------------- */
@@ -79,7 +80,7 @@ static void vreply(struct smtp_server *s, const char *fmt, va_list ap)
 	room = SMTP_OUT_CAP - start;
 	if (room < 3)
 		return;
-	n = vsnprintf((char *)s->out + start, room - 2, fmt, ap);
+	n = smtp_vformat((char *)s->out + start, room - 2, fmt, ap);
 	if (n < 0)
 		return;
 	if ((size_t)n > room - 3)

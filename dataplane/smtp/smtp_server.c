@@ -242,28 +242,36 @@ bool smtp_server_closing(const struct smtp_server *s)
 /* ---- command lines ------------------------------------------------------- */
 
 /* Take octets up to and including one LF.  *DONE when the line ended. */
+/* Take the octets of a command line up to and with its LF, noting CRs
+ * not followed by LF and NULs; the line is kept up to SMTP_LINE_CAP.
+ * Returns the octets used; *DONE once the LF is in. */
 static size_t line_take(struct smtp_server *s, const uint8_t *p, size_t n,
 			bool *done)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t take = lf != NULL ? (size_t)(lf - p) : n; /* before the LF */
+	size_t keep = SMTP_LINE_CAP - s->line_len;
 
-		s->line_total++;
-		if (c == '\n') {
-			if (!s->line_prev_cr)
-				s->line_bare = true;
-			*done = true;
-			return i + 1;
-		}
-		if (s->line_prev_cr)
-			s->line_bare = true; /* CR not followed by LF */
-		s->line_prev_cr = c == '\r';
-		if (c == '\0')
+	if (take > 0) {
+		/* a CR before the last octet, or one held over, has no LF */
+		if (s->line_prev_cr || memchr(p, '\r', take - 1) != NULL)
+			s->line_bare = true;
+		s->line_prev_cr = p[take - 1] == '\r';
+		if (memchr(p, '\0', take) != NULL)
 			s->line_nul = true;
-		if (s->line_len < SMTP_LINE_CAP)
-			s->line[s->line_len++] = c;
+		if (keep > take)
+			keep = take;
+		memcpy(s->line + s->line_len, p, keep);
+		s->line_len += keep;
+		s->line_total += take;
 	}
-	return n;
+	if (lf == NULL)
+		return n;
+	s->line_total++;
+	if (!s->line_prev_cr)
+		s->line_bare = true;
+	*done = true;
+	return take + 1;
 }
 
 static void line_done(struct smtp_server *s, uint64_t now)

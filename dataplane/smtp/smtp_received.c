@@ -69,7 +69,7 @@ int smtp_received(const struct smtp_envelope *env, const char *by,
 {
 	char tls[200] = "", auth[SMTP_AUTH_ID_MAX + 40] = "";
 	const char *date = date_text(when);
-	int n;
+	size_t at = 0;
 
 	if (date == NULL)
 		return -EINVAL;
@@ -79,13 +79,23 @@ int smtp_received(const struct smtp_envelope *env, const char *by,
 	if (env->auth_user)
 		snprintf(auth, sizeof(auth), "\t(Authenticated sender: %s)\r\n",
 			 env->auth_user);
-	n = snprintf(buf, len,
-		     "Received: from %s ([%s%s])\r\n%s%s"
-		     "\tby %s with %s id %s;\r\n"
-		     "\t%s\r\n",
-		     env->helo, strchr(env->client_addr, ':') ? "IPv6:" : "",
-		     env->client_addr, tls, auth, by, with_protocol(env), qid, date);
-	if (n < 0 || (size_t)n >= len)
-		return -ENOSPC;
-	return n;
+	/* the header is all strings: joined, not printf'd (per message) */
+	const char *const part[] = {
+		"Received: from ", env->helo, " ([",
+		strchr(env->client_addr, ':') ? "IPv6:" : "", env->client_addr, "])\r\n",
+		tls, auth,
+		"\tby ", by, " with ", with_protocol(env), " id ", qid, ";\r\n",
+		"\t", date, "\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		size_t n = strlen(part[i]);
+
+		if (n >= len - at)
+			return -ENOSPC;
+		memcpy(buf + at, part[i], n);
+		at += n;
+	}
+	buf[at] = '\0';
+	return (int)at;
 }

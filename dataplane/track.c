@@ -94,16 +94,33 @@ static void emit(struct out *o, const char *fmt, ...)
 	o->used += (size_t)n < o->len - o->used ? (size_t)n : o->len - o->used - 1;
 }
 
+/* Append the N strings of PART, truncated as emit() truncates: most
+ * fields are strings, joined without printf's cost per conversion. */
+static void join(struct out *o, const char *const *part, size_t n)
+{
+	for (size_t i = 0; i < n && o->used + 1 < o->len; i++) {
+		size_t k = strlen(part[i]), room = o->len - o->used - 1;
+
+		if (k > room)
+			k = room;
+		memcpy(o->buf + o->used, part[i], k);
+		o->used += k;
+	}
+	o->buf[o->used] = '\0';
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 static void format_accepted(struct out *o, const char *qid,
 			    const struct track_event *e)
 {
 	char client[INET6_ADDRSTRLEN];
+	const char *const line[] = {qid, ": client=unknown[", client, "]",
+				    e->tls[0] != '\0' ? ", tls=" : "", e->tls, "\n"};
 
 	track_client_text(e, client, sizeof(client));
-	emit(o, "%s: client=unknown[%s]", qid, client);
-	if (e->tls[0] != '\0')
-		emit(o, ", tls=%s", e->tls);
-	emit(o, "\n%s: from=<%s>, size=%llu, nrcpt=%u\n", qid, e->sender,
+	join(o, line, NELEM(line));
+	emit(o, "%s: from=<%s>, size=%llu, nrcpt=%u\n", qid, e->sender,
 	     (unsigned long long)e->size, e->nrcpt);
 }
 
@@ -113,9 +130,12 @@ static void format_rcpts(struct out *o, const char *qid,
 	const char *relay = e->relay[0] != '\0' ? e->relay : "none";
 	uint32_t listed = e->nrcpt < TRACK_RCPTS ? e->nrcpt : TRACK_RCPTS;
 
-	for (uint32_t i = 0; i < listed; i++)
-		emit(o, "%s: to=<%s>, relay=%s, status=%s (%s)\n", qid,
-		     e->rcpt[i], relay, status, e->text);
+	for (uint32_t i = 0; i < listed; i++) {
+		const char *const line[] = {qid, ": to=<", e->rcpt[i], ">, relay=", relay,
+					    ", status=", status, " (", e->text, ")\n"};
+
+		join(o, line, NELEM(line));
+	}
 	if (e->nrcpt > listed)
 		emit(o, "%s: and %u more recipients, relay=%s, status=%s (%s)\n",
 		     qid, e->nrcpt - listed, relay, status, e->text);

@@ -1,22 +1,47 @@
 /*
- * smtp_fmt: line text, copied when the format is fixed — see smtp_fmt.h.
+ * smtp_fmt: line text without printf where it is only text and strings —
+ * see smtp_fmt.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dataplane/smtp/smtp_fmt.h"
 
+/* FMT has no conversion but %s. */
+static bool strings_only(const char *fmt)
+{
+	for (const char *p = strchr(fmt, '%'); p != NULL; p = strchr(p + 2, '%'))
+		if (p[1] != 's')
+			return false;
+	return true;
+}
+
 int smtp_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	size_t n, k;
+	size_t n = 0;
 
-	if (strchr(fmt, '%') != NULL)
+	if (!strings_only(fmt))
 		return vsnprintf(buf, size, fmt, ap);
-	n = strlen(fmt);
-	if (size > 0) {
-		k = n < size - 1 ? n : size - 1;
-		memcpy(buf, fmt, k);
-		buf[k] = '\0';
+	while (*fmt != '\0') {
+		const char *s = fmt;
+		size_t k;
+
+		if (*fmt == '%') {
+			s = va_arg(ap, const char *);
+			if (s == NULL)
+				s = "(null)"; /* as glibc prints it */
+			k = strlen(s);
+			fmt += 2;
+		} else {
+			k = strcspn(fmt, "%");
+			fmt += k;
+		}
+		if (n < size)
+			memcpy(buf + n, s, n + k < size ? k : size - n);
+		n += k;
 	}
+	if (size > 0)
+		buf[n < size ? n : size - 1] = '\0';
 	return (int)n;
 }

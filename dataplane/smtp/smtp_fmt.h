@@ -1,7 +1,9 @@
 /*
  * smtp_fmt: the text of a command or reply line, for both engines.  Most
- * lines are fixed ("250 2.1.0 Ok", "DATA"): they are copied, not run
- * through vsnprintf, whose set-up costs several hundred instructions.
+ * lines are fixed ("250 2.1.0 Ok", "DATA") or text and strings ("MAIL
+ * FROM:<%s>%s", "250 2.0.0 Ok: queued as %s"): those are joined here, not
+ * run through vsnprintf, whose set-up and conversions cost several hundred
+ * instructions.  Any other conversion goes to vsnprintf.
  */
 #ifndef SLUICE_DATAPLANE_SMTP_SMTP_FMT_H
 #define SLUICE_DATAPLANE_SMTP_SMTP_FMT_H

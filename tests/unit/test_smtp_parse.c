@@ -3,7 +3,7 @@
  * (smtp_param) parsers on their own: tables of accepted paths with the
  * mailbox that comes out, rejected paths with their error, and MAIL / RCPT
  * parameter lists with the values kept; and line text (smtp_fmt) the same
- * as vsnprintf's, fixed or formatted, at every buffer size.
+ * as vsnprintf's, fixed, strings only or formatted, at every buffer size.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -233,6 +233,12 @@ static void test_fmt(void)
 		CU_ASSERT_EQUAL(na, nb);
 		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
 		na = fmt_both(a, b, size, &nb, "250 %s Ok: %d%%", "2.0.0", 42);
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+		na = fmt_both(a, b, size, &nb, "MAIL FROM:<%s>%s", "a@b.c", " SIZE=9");
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+		na = fmt_both(a, b, size, &nb, "%s%s", "", "%s");
 		CU_ASSERT_EQUAL(na, nb);
 		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
 	}

@@ -185,6 +185,26 @@ _Static_assert(SPOOL_NOTIFY_NEVER == SMTP_NOTIFY_NEVER &&
 
 /* ---- tracking ----------------------------------------------------------------- */
 
+/* HOST's name in tracking events, "name[address]:port": the address
+ * dialled (ADDR), or as configured for a host by name not yet resolved.
+ * Made once per host and address. */
+static const char *host_text(struct relay *r, unsigned host, uint32_t a)
+{
+	struct relay_host_text *t = &r->host_text[host];
+	const struct conf_relay_host *h = &r->sh->conf->hosts[host];
+
+	if (t->made && t->addr == a)
+		return t->text;
+	if (a != 0)
+		snprintf(t->text, sizeof(t->text), "%s[%u.%u.%u.%u]:%u", h->name,
+			 a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, h->port);
+	else
+		snprintf(t->text, sizeof(t->text), "%s[%s]:%u", h->name, h->host, h->port);
+	t->made = true;
+	t->addr = a;
+	return t->text;
+}
+
 static void track(struct relay *r, enum track_type type, const struct relay_msg *m,
 		  unsigned host, const char *rcpt, const char *text)
 {
@@ -198,17 +218,8 @@ static void track(struct relay *r, enum track_type type, const struct relay_msg 
 			   strlen(m->env->sender));
 	if (rcpt != NULL)
 		track_copy(ev.rcpt[0], sizeof(ev.rcpt[0]), rcpt, strlen(rcpt));
-	if (host < CONF_RELAY_HOSTS) {
-		const struct conf_relay_host *h = &r->sh->conf->hosts[host];
-		uint32_t a = m->addr;
-
-		/* "name[address]:port": the address dialled, for a host by name */
-		if (a != 0)
-			snprintf(ev.relay, sizeof(ev.relay), "%s[%u.%u.%u.%u]:%u", h->name,
-				 a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, h->port);
-		else
-			snprintf(ev.relay, sizeof(ev.relay), "%s[%s]:%u", h->name, h->host, h->port);
-	}
+	if (host < CONF_RELAY_HOSTS)
+		memcpy(ev.relay, host_text(r, host, m->addr), sizeof(ev.relay));
 	track_copy(ev.text, sizeof(ev.text), text, strlen(text));
 	track_put(r->track, &ev);
 }
@@ -563,7 +574,7 @@ void relay_poll(struct relay *r)
 			break;
 		m = r->free_msgs;
 		r->free_msgs = m->next;
-		memset(m, 0, offsetof(struct relay_msg, idx));
+		memset(m, 0, offsetof(struct relay_msg, failed));
 		m->sm = sm;
 		m->qid = qid;
 		m->env = *env_slot(r, qid);
@@ -608,4 +619,5 @@ void relay_set_shared(struct relay *r, const struct relay_shared *sh)
 	r->sh = sh;
 	r->draining = false;
 	memset(r->down_until, 0, sizeof(r->down_until));  /* host indices may differ */
+	memset(r->host_text, 0, sizeof(r->host_text));
 }

@@ -30,6 +30,7 @@
 
 #include "control/config.h"
 #include "dataplane/smtp/smtp_client.h"
+#include "dataplane/track.h"
 
 struct net_ctx;
 struct queue;
@@ -128,6 +129,11 @@ struct relay {
 	uint32_t rr;                                /* round-robin counter */
 	bool draining;                              /* a switch is waiting */
 	uint64_t down_until[CONF_RELAY_HOSTS];
+	struct relay_host_text {                    /* tracking's name of a host, */
+		bool made;                          /* "name[address]:port", made */
+		uint32_t addr;                      /* for this address */
+		char text[TRACK_RELAY_MAX];
+	} host_text[CONF_RELAY_HOSTS];
 	unsigned nb_conns;                          /* conf max_conns slots */
 	struct relay_conn *conns;
 	struct relay_msg *msgs;                     /* one per slot */

@@ -59,8 +59,9 @@ struct relay_msg {
 	char reason[TRACK_TEXT_MAX];     /* the last deferral */
 	struct smtp_client_msg cm;       /* what the engine is given */
 	unsigned nfailed;                /* recipients a DSN is due for */
-	struct relay_failed failed[RELAY_DSN_RCPTS];
-	/* relay_poll() clears what is above */
+	/* relay_poll() clears what is above; what is below is written before
+	 * it is read */
+	struct relay_failed failed[RELAY_DSN_RCPTS];   /* [0..nfailed) */
 	uint32_t idx[SMTP_CLIENT_RCPT_MAX];      /* engine index → envelope index */
 	struct smtp_client_rcpt list[SMTP_CLIENT_RCPT_MAX];
 	uint8_t deferred[SMTP_CLIENT_RCPT_MAX];  /* 1: deferred in this attempt */

@@ -94,16 +94,33 @@ static void emit(struct out *o, const char *fmt, ...)
 	o->used += (size_t)n < o->len - o->used ? (size_t)n : o->len - o->used - 1;
 }
 
+/* Append the N strings of PART, truncated as emit() truncates: most
+ * fields are strings, joined without printf's cost per conversion. */
+static void join(struct out *o, const char *const *part, size_t n)
+{
+	for (size_t i = 0; i < n && o->used + 1 < o->len; i++) {
+		size_t k = strlen(part[i]), room = o->len - o->used - 1;
+
+		if (k > room)
+			k = room;
+		memcpy(o->buf + o->used, part[i], k);
+		o->used += k;
+	}
+	o->buf[o->used] = '\0';
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 static void format_accepted(struct out *o, const char *qid,
 			    const struct track_event *e)
 {
 	char client[INET6_ADDRSTRLEN];
+	const char *const line[] = {qid, ": client=unknown[", client, "]",
+				    e->tls[0] != '\0' ? ", tls=" : "", e->tls, "\n"};
 
 	track_client_text(e, client, sizeof(client));
-	emit(o, "%s: client=unknown[%s]", qid, client);
-	if (e->tls[0] != '\0')
-		emit(o, ", tls=%s", e->tls);
-	emit(o, "\n%s: from=<%s>, size=%llu, nrcpt=%u\n", qid, e->sender,
+	join(o, line, NELEM(line));
+	emit(o, "%s: from=<%s>, size=%llu, nrcpt=%u\n", qid, e->sender,
 	     (unsigned long long)e->size, e->nrcpt);
 }
 
@@ -113,9 +130,12 @@ static void format_rcpts(struct out *o, const char *qid,
 	const char *relay = e->relay[0] != '\0' ? e->relay : "none";
 	uint32_t listed = e->nrcpt < TRACK_RCPTS ? e->nrcpt : TRACK_RCPTS;
 
-	for (uint32_t i = 0; i < listed; i++)
-		emit(o, "%s: to=<%s>, relay=%s, status=%s (%s)\n", qid,
-		     e->rcpt[i], relay, status, e->text);
+	for (uint32_t i = 0; i < listed; i++) {
+		const char *const line[] = {qid, ": to=<", e->rcpt[i], ">, relay=", relay,
+					    ", status=", status, " (", e->text, ")\n"};
+
+		join(o, line, NELEM(line));
+	}
 	if (e->nrcpt > listed)
 		emit(o, "%s: and %u more recipients, relay=%s, status=%s (%s)\n",
 		     qid, e->nrcpt - listed, relay, status, e->text);
@@ -147,7 +167,17 @@ size_t track_format(const struct track_event *e, char *buf, size_t len)
 	return o.used;
 }
 
-/* ---- the ring ---------------------------------------------------------- */
+/* ---- the ring ----------------------------------------------------------
+ * An event travels as UNITS elements of 16 bytes, moved in bulk: DPDK
+ * copies 16-byte elements 32 bytes at a time, any other size 4 bytes at a
+ * time (~850 instructions for an event each way, ~120 this way).  The
+ * ring is single-producer, single-consumer, so the units of one event
+ * stay together. */
+
+#define UNIT  16
+#define UNITS (sizeof(struct track_event) / UNIT)
+
+_Static_assert(sizeof(struct track_event) % UNIT == 0, "an event is whole units");
 
 int track_ring_init(struct track_ring *t, unsigned worker, int socket,
 		    unsigned size)
@@ -158,8 +188,9 @@ int track_ring_init(struct track_ring *t, unsigned worker, int socket,
 	if (size < 2 || (size & (size - 1)) != 0)
 		return -EINVAL;
 	snprintf(name, sizeof(name), "track_%u", worker);
-	t->ring = rte_ring_create_elem(name, sizeof(struct track_event), size,
-				       socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	/* SIZE slots hold SIZE - 1 events, as a ring of SIZE does */
+	t->ring = rte_ring_create_elem(name, UNIT, (unsigned)((size - 1) * UNITS), socket,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (t->ring == NULL)
 		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
 	return 0;
@@ -173,8 +204,7 @@ void track_ring_fini(struct track_ring *t)
 
 int track_put(struct track_ring *t, const struct track_event *e)
 {
-	/* rte_ring_enqueue_elem() only reads the object despite its type. */
-	if (rte_ring_enqueue_elem(t->ring, (void *)(uintptr_t)e, sizeof(*e)) < 0) {
+	if (rte_ring_enqueue_bulk_elem(t->ring, e, UNIT, UNITS, NULL) == 0) {
 		__atomic_store_n(&t->dropped, t->dropped + 1, __ATOMIC_RELAXED);
 		return -ENOBUFS;
 	}
@@ -184,5 +214,11 @@ int track_put(struct track_ring *t, const struct track_event *e)
 
 unsigned track_take(struct track_ring *t, struct track_event *ev, unsigned n)
 {
-	return rte_ring_dequeue_burst_elem(t->ring, ev, sizeof(*ev), n, NULL);
+	unsigned have = rte_ring_count(t->ring) / UNITS;
+
+	if (have < n)
+		n = have;
+	if (n == 0)
+		return 0;
+	return rte_ring_dequeue_bulk_elem(t->ring, ev, UNIT, (unsigned)(n * UNITS), NULL) / UNITS;
 }

@@ -56,7 +56,7 @@ struct track_event {
 	char rcpt[TRACK_RCPTS][TRACK_ADDR_MAX];  /* the first min(nrcpt, TRACK_RCPTS) */
 	char relay[TRACK_RELAY_MAX];    /* smart host, "" when none */
 	char text[TRACK_TEXT_MAX];      /* reply or reason */
-};
+} __attribute__((aligned(16)));     /* whole ring units: see track_put() */
 
 /* Zero E and set the type, time and queue ID. */
 void track_event_init(struct track_event *e, enum track_type type,
@@ -91,7 +91,8 @@ void track_client_text(const struct track_event *e, char *buf, size_t len);
 size_t track_format(const struct track_event *e, char *buf, size_t len);
 
 struct track_ring {
-	struct rte_ring *ring;   /* of struct track_event; SP worker / SC main */
+	struct rte_ring *ring;   /* of struct track_event (in 16-byte units);
+				    SP worker / SC main */
 	uint64_t put;            /* events queued (written by the worker only) */
 	uint64_t dropped;        /* events lost to a full ring (likewise) */
 };

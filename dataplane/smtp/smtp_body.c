@@ -7,6 +7,7 @@
  * of the caller's input, not copied.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "dataplane/smtp/smtp_impl.h"
 
@@ -44,6 +45,21 @@ static void bare_char(struct smtp_server *s)
 	s->body.bare = true;
 	if (s->conf.normalize_bare)
 		emit(s, (const uint8_t *)" ", 1);
+}
+
+/* The length of the run of ordinary text at the start of P[0..N): up to
+ * the first CR, LF or NUL.  memchr is vectorized; a line is one call for
+ * its CR and a short one each for a stray LF or NUL before it. */
+static size_t text_run(const uint8_t *p, size_t n)
+{
+	const uint8_t *q = memchr(p, '\r', n);
+	size_t run = q != NULL ? (size_t)(q - p) : n;
+
+	if ((q = memchr(p, '\n', run)) != NULL)
+		run = (size_t)(q - p);
+	if ((q = memchr(p, '\0', run)) != NULL)
+		run = (size_t)(q - p);
+	return run;
 }
 
 /*
@@ -114,6 +130,14 @@ static size_t scan(struct smtp_server *s, const uint8_t *p, size_t n, bool *end)
 		}
 		if (++b->linelen > maxline)
 			b->toolong = true;
+		if (b->st == SMTP_B_TEXT) { /* skip to the next CR, LF or NUL */
+			size_t run = text_run(p + i + 1, n - i - 1);
+
+			b->linelen += run;
+			if (b->linelen > maxline)
+				b->toolong = true;
+			i += run;
+		}
 	}
 	if (n > 0 && b->st == SMTP_B_CR)
 		emit(s, p + span, n - 1 - span); /* hold the final CR */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dataplane/smtp/smtp_client_impl.h"
+#include "dataplane/smtp/smtp_fmt.h"
 
 #define MIN_US (60ull * 1000000)
 
@@ -93,7 +94,7 @@ void cl_cmd(struct smtp_client *c, enum cl_exp kind, unsigned idx,
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf((char *)c->out + c->out_tail, room, fmt, ap);
+	n = smtp_vformat((char *)c->out + c->out_tail, room, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n + 2 >= room)
 		return; /* cannot happen: callers keep CL_CMD_ROOM */

@@ -24,21 +24,38 @@ void cl_body_begin(struct smtp_client *c, uint64_t now)
 }
 
 /* DATA: copy up to N octets of P, dot-stuffed, into the output; returns
- * the octets of P taken. */
+ * the octets of P taken.  Works a line at a time: a line's first octet
+ * always goes (with its stuffed dot, room allowing two), the rest while
+ * one octet of room stays for the next line's dot. */
 static size_t stuff(struct smtp_client *c, const uint8_t *p, size_t n)
 {
-	size_t room = cl_room(c) - CL_QUIT_ROOM, i;
+	size_t room = cl_room(c) - CL_QUIT_ROOM, i = 0;
 
-	for (i = 0; i < n && room >= 2; i++) {
+	while (i < n && room >= 2) {
+		const uint8_t *nl;
+		size_t len, max;
+
 		if (c->bol && p[i] == '.') {
 			c->out[c->out_tail++] = '.';
 			room--;
 		}
-		c->out[c->out_tail++] = p[i];
-		room--;
-		c->bol = p[i] == '\n';
+		nl = memchr(p + i, '\n', n - i);
+		len = nl != NULL ? (size_t)(nl - p) + 1 - i : n - i;
+		max = room > 1 ? room - 1 : 1; /* the first octet always fits */
+		if (len > max)
+			len = max;
+		memcpy(c->out + c->out_tail, p + i, len);
+		c->out_tail += len;
+		room -= len;
+		i += len;
+		c->bol = p[i - 1] == '\n';
+	}
+	if (i >= 2) {
+		c->last2[0] = p[i - 2];
+		c->last2[1] = p[i - 1];
+	} else if (i == 1) {
 		c->last2[0] = c->last2[1];
-		c->last2[1] = p[i];
+		c->last2[1] = p[0];
 	}
 	return i;
 }

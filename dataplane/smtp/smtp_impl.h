@@ -47,9 +47,10 @@ struct smtp_tx {
 	struct smtp_addr from;
 	struct smtp_mail_params mp;
 	unsigned nrcpt;
-	struct smtp_rcpt rcpt[SMTP_RCPT_CAP];
 	size_t arena_used;
-	char arena[SMTP_ARENA_CAP];
+	/* buffers, written before they are read: not cleared */
+	struct smtp_rcpt rcpt[SMTP_RCPT_CAP];   /* [0..nrcpt) */
+	char arena[SMTP_ARENA_CAP];             /* [0..arena_used) */
 };
 
 struct smtp_server {
@@ -74,7 +75,6 @@ struct smtp_server {
 	size_t line_len;           /* octets kept in line[] */
 	uint64_t line_total;       /* octets of the line so far */
 	bool line_prev_cr, line_bare, line_nul;
-	uint8_t line[SMTP_LINE_CAP];
 
 	/* AUTH exchange */
 	enum smtp_auth_step auth_step;
@@ -87,12 +87,16 @@ struct smtp_server {
 	const char *bdat_err;      /* chunk refused: discard, then this reply */
 
 	struct smtp_server_counters ctr;
-	struct smtp_tx tx;
 	struct smtp_envelope env;
 	struct smtp_body body;
-
 	size_t out_head, out_tail;
-	uint8_t out[SMTP_OUT_CAP];
+
+	/* From here on ~96 KiB of buffers, each written before it is read:
+	 * smtp_server_init() clears what is above and the transaction's
+	 * state, not the buffers. */
+	struct smtp_tx tx;                 /* its buffers last */
+	uint8_t line[SMTP_LINE_CAP];       /* [0..line_len) */
+	uint8_t out[SMTP_OUT_CAP];         /* [out_head..out_tail) */
 };
 
 /* smtp_server.c */

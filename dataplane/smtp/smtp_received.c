@@ -5,6 +5,7 @@
  * RFC 3848 / RFC 6531 "with" protocol names).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,17 +37,41 @@ static const char *with_protocol(const struct smtp_envelope *e)
 					(e->auth_user ? 1 : 0)];
 }
 
-int smtp_received(const struct smtp_envelope *env, const char *by,
-		  const char *qid, time_t when, char *buf, size_t len)
+/* The date-time of a trace header (RFC 5322 §3.3), in UTC; NULL when
+ * WHEN is out of range.  It changes once a second and a worker stamps
+ * many messages in one: each thread keeps the last one made. */
+static const char *date_text(time_t when)
 {
 	static const char *const day[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	char tls[200] = "", auth[SMTP_AUTH_ID_MAX + 40] = "";
+	static __thread struct {
+		bool made;
+		time_t when;
+		char text[64];
+	} last;
 	struct tm tm;
-	int n;
 
+	if (last.made && last.when == when)
+		return last.text;
 	if (gmtime_r(&when, &tm) == NULL)
+		return NULL;
+	snprintf(last.text, sizeof(last.text), "%s, %d %s %04d %02d:%02d:%02d +0000",
+		 day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	last.made = true;
+	last.when = when;
+	return last.text;
+}
+
+int smtp_received(const struct smtp_envelope *env, const char *by,
+		  const char *qid, time_t when, char *buf, size_t len)
+{
+	char tls[200] = "", auth[SMTP_AUTH_ID_MAX + 40] = "";
+	const char *date = date_text(when);
+	size_t at = 0;
+
+	if (date == NULL)
 		return -EINVAL;
 	if (env->tls_version)
 		snprintf(tls, sizeof(tls), "\t(using %s with cipher %s)\r\n",
@@ -54,15 +79,23 @@ int smtp_received(const struct smtp_envelope *env, const char *by,
 	if (env->auth_user)
 		snprintf(auth, sizeof(auth), "\t(Authenticated sender: %s)\r\n",
 			 env->auth_user);
-	n = snprintf(buf, len,
-		     "Received: from %s ([%s%s])\r\n%s%s"
-		     "\tby %s with %s id %s;\r\n"
-		     "\t%s, %d %s %04d %02d:%02d:%02d +0000\r\n",
-		     env->helo, strchr(env->client_addr, ':') ? "IPv6:" : "",
-		     env->client_addr, tls, auth, by, with_protocol(env), qid,
-		     day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
-		     tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (n < 0 || (size_t)n >= len)
-		return -ENOSPC;
-	return n;
+	/* the header is all strings: joined, not printf'd (per message) */
+	const char *const part[] = {
+		"Received: from ", env->helo, " ([",
+		strchr(env->client_addr, ':') ? "IPv6:" : "", env->client_addr, "])\r\n",
+		tls, auth,
+		"\tby ", by, " with ", with_protocol(env), " id ", qid, ";\r\n",
+		"\t", date, "\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		size_t n = strlen(part[i]);
+
+		if (n >= len - at)
+			return -ENOSPC;
+		memcpy(buf + at, part[i], n);
+		at += n;
+	}
+	buf[at] = '\0';
+	return (int)at;
 }

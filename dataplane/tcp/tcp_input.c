@@ -10,6 +10,7 @@
 
 #include <rte_ip.h>
 
+#include "dataplane/tcp/tcp_cksum.h"
 #include "dataplane/tcp/tcp_impl.h"
 
 #define TCP_FLAGS(th) ((th)->tcp_flags)
@@ -37,11 +38,8 @@ static bool cksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
 	if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return false;
 	uint32_t l4 = rte_be_to_cpu_16(ip->total_length) - rte_ipv4_hdr_len(ip);
-	uint32_t sum = (uint32_t)rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(th, l4);
 
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return tcp_cksum_sum(ip, th, l4) == 0xffff;
 }
 
 /* Validate the TCP header; returns it, or NULL (counted) to drop. */

@@ -10,6 +10,7 @@
 
 #include <rte_ip.h>
 
+#include "dataplane/tcp/tcp_cksum.h"
 #include "dataplane/tcp/tcp_impl.h"
 
 #define IPV4_TTL 64
@@ -74,7 +75,7 @@ static int xmit(struct tcp_stack *s, const struct tcp_key *k, const struct seg *
 	memcpy(th + 1, opt, olen);
 	if (g->len != 0)
 		tcp_ring_peek(g->data, g->off, (uint8_t *)th + hlen, g->len);
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	th->cksum = tcp_cksum_out(ip, th, (uint32_t)(hlen + g->len));
 	m->l3_len = sizeof(*ip);
 	m->l4_len = (uint8_t)hlen;
 	TCP_STAT(s, segs_out, 1);

@@ -2,9 +2,11 @@
  * test_smtp_parse: the SMTP address (smtp_addr) and ESMTP parameter
  * (smtp_param) parsers on their own: tables of accepted paths with the
  * mailbox that comes out, rejected paths with their error, and MAIL / RCPT
- * parameter lists with the values kept.
+ * parameter lists with the values kept; and line text (smtp_fmt) the same
+ * as vsnprintf's, fixed, strings only or formatted, at every buffer size.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dataplane/smtp/smtp_addr.h"
+#include "dataplane/smtp/smtp_fmt.h"
 #include "dataplane/smtp/smtp_param.h"
 #include "tests/unit/suites.h"
 
@@ -200,6 +203,47 @@ static void test_param_rcpt(void)
 	CU_ASSERT_EQUAL(smtp_param_rcpt(" SIZE=1", 7, &r), -ENOTSUP);
 }
 
+static int fmt_both(char *a, char *b, size_t size, int *nb, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* FMT into A with smtp_vformat() and into B with vsnprintf(). */
+static int fmt_both(char *a, char *b, size_t size, int *nb, const char *fmt, ...)
+{
+	va_list ap;
+	int na;
+
+	va_start(ap, fmt);
+	na = smtp_vformat(a, size, fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
+	*nb = vsnprintf(b, size, fmt, ap);
+	va_end(ap);
+	return na;
+}
+
+static void test_fmt(void)
+{
+	for (size_t size = 0; size < 20; size++) {
+		char a[20], b[20];
+		int na, nb;
+
+		memset(a, 'x', sizeof(a));
+		memset(b, 'x', sizeof(b));
+		na = fmt_both(a, b, size, &nb, "250 2.1.0 Ok");
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+		na = fmt_both(a, b, size, &nb, "250 %s Ok: %d%%", "2.0.0", 42);
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+		na = fmt_both(a, b, size, &nb, "MAIL FROM:<%s>%s", "a@b.c", " SIZE=9");
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+		na = fmt_both(a, b, size, &nb, "%s%s", "", "%s");
+		CU_ASSERT_EQUAL(na, nb);
+		CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	}
+}
+
 void test_smtp_parse_register(void)
 {
 	static const struct {
@@ -210,6 +254,7 @@ void test_smtp_parse_register(void)
 		{"paths rejected", test_addr_bad},
 		{"MAIL parameters", test_param_mail},
 		{"RCPT parameters", test_param_rcpt},
+		{"line text fixed or formatted", test_fmt},
 	};
 	CU_pSuite s = CU_add_suite("smtp_parse", NULL, NULL);
 

@@ -2,7 +2,7 @@
  * test_tcp_support: the TCP engine's support modules on their own — option
  * bytes as they go on the wire and strict parsing of malformed lists, the
  * timer wheel's firing times, the rings and the out-of-order receive
- * ranges, ISNs and SYN cookies.
+ * ranges, ISNs and SYN cookies, the software checksum against DPDK's.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,7 +12,10 @@
 
 #include <CUnit/CUnit.h>
 
+#include <rte_ip.h>
+
 #include "dataplane/tcp/tcp_buf.h"
+#include "dataplane/tcp/tcp_cksum.h"
 #include "dataplane/tcp/tcp_isn.h"
 #include "dataplane/tcp/tcp_opt.h"
 #include "dataplane/tcp/tcp_wheel.h"
@@ -951,6 +954,53 @@ static void add_buf_suite(void)
 	CU_add_test(s, "random against a model", test_rcvbuf_random_model);
 }
 
+/* ---- tcp_cksum -------------------------------------------------------- */
+
+/* Every length to past a segment, at each alignment, random and all-ones
+ * octets: the same checksum as DPDK's rte_ipv4_udptcp_cksum(), and a
+ * segment carrying it sums to 0xffff. */
+static void test_cksum_against_dpdk(void)
+{
+	static uint8_t pkt[8 + sizeof(struct rte_ipv4_hdr) + 1600];
+	unsigned seed = 7, bad = 0;
+
+	for (int ones = 0; ones < 2; ones++)
+		for (size_t align = 0; align < 8; align += 2) /* the header's */
+			for (uint32_t len = 0; len <= 1600; len += len < 80 ? 1 : 37) {
+				struct rte_ipv4_hdr *ip = (void *)(pkt + align);
+				uint8_t *l4 = (uint8_t *)(ip + 1);
+				uint16_t want, got;
+
+				*ip = (struct rte_ipv4_hdr){
+					.version_ihl = RTE_IPV4_VHL_DEF,
+					.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len)),
+					.next_proto_id = IPPROTO_TCP,
+					.src_addr = rte_cpu_to_be_32(0xc6120001 + len),
+					.dst_addr = rte_cpu_to_be_32(0xc6120102)};
+				for (uint32_t i = 0; i < len; i++)
+					l4[i] = ones ? 0xff : (uint8_t)((seed = seed * 1103515245 + 12345) >> 16);
+				if (len >= 18) /* the checksum field, zero while summed */
+					l4[16] = l4[17] = 0;
+				want = rte_ipv4_udptcp_cksum(ip, l4);
+				got = tcp_cksum_out(ip, l4, len);
+				if (got != want)
+					bad++;
+				if (len >= 18) {
+					memcpy(l4 + 16, &got, 2);
+					if (tcp_cksum_sum(ip, l4, len) != 0xffff)
+						bad++;
+				}
+			}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void add_cksum_suite(void)
+{
+	CU_pSuite s = CU_add_suite("tcp_cksum", NULL, NULL);
+
+	CU_add_test(s, "the same as DPDK's, and verifies", test_cksum_against_dpdk);
+}
+
 static void add_isn_suite(void)
 {
 	CU_pSuite s = CU_add_suite("tcp_isn", isn_init, isn_fini);
@@ -970,4 +1020,5 @@ void test_tcp_support_register(void)
 	add_wheel_suite();
 	add_buf_suite();
 	add_isn_suite();
+	add_cksum_suite();
 }

@@ -496,14 +496,14 @@ static void relay_follow(struct worker *w)
 	relay_set_shared(&w->relay, &cur->relay);
 }
 
-/* A round of CYC cycles: when it received frames, what it took beyond an
- * empty round is work.  Rounds that received nothing count as idle even
- * when long (a preempted idle round looks like one that worked), so the
- * load is a slight underestimate.  An empty round's cost is the moving
- * average (1/64) of those that received nothing. */
+/* A round of CYC cycles (its idle sleep not included): when it received
+ * frames, what it took beyond an empty round is work.  Rounds that
+ * received nothing count as idle even when long (a preempted idle round
+ * looks like one that worked), so the load is a slight underestimate.  An
+ * empty round's cost is the moving average (1/64) of those that received
+ * nothing. */
 static void account(struct worker *w, uint64_t cyc, bool received)
 {
-	w->loop_cyc += cyc;
 	if (!received)
 		w->idle_cyc = w->idle_cyc == 0 ? cyc : (w->idle_cyc * 63 + cyc) / 64;
 	else if (cyc > w->idle_cyc)
@@ -513,12 +513,15 @@ static void account(struct worker *w, uint64_t cyc, bool received)
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t next_timer = 0;
+	uint64_t next_timer = 0, prev = rte_get_tsc_cycles();
 
 	snap_worker_online(w->set->pub, w->queue);
 	while (!__atomic_load_n(&w->set->quit, __ATOMIC_RELAXED)) {
 		uint64_t t0 = rte_get_tsc_cycles();
 		unsigned got;
+
+		w->loop_cyc += t0 - prev;       /* the last round and its sleep */
+		prev = t0;
 
 		w->now = t0 / w->cycles_per_us;
 		got = poll_ports(w);

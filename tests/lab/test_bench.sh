@@ -86,12 +86,13 @@ SL_BUILD=$SL_BUILD timeout 240 "$SL_ROOT/bench/compare" -n 100 -p 24 -M 2000 -o 
 	>"$TMP/compare.out" 2>&1 || true
 sed 's/^/#   /' "$TMP/compare.out" | tail -n 30
 J=$TMP/results/compare.json
-check_eq "bench/compare: 24 measurements (8 cases and half load, each system; 6 over memif)" \
-	"$(jq ".results | length" "$J" 2>/dev/null || echo 0)" 24
-check "... over memif: 4 cases, half load and 1000 sessions" jq -e \
+check_eq "bench/compare: 25 measurements (8 cases and half load, each system; 7 over memif)" \
+	"$(jq ".results | length" "$J" 2>/dev/null || echo 0)" 25
+check "... over memif: 4 cases, half load, 1000 sessions open and paced" jq -e \
 	'[.results[] | select(.system == "sluice-memif") | [.size, .per_session, .sessions, .rate != null]]
 	 == [[1024,"many",50,false],[1024,"one",50,false],[51200,"many",50,false],
-	     [51200,"one",50,false],[1024,"many",50,true],[1024,"many",1000,false]]' "$J"
+	     [51200,"one",50,false],[1024,"many",50,true],[1024,"many",1000,false],
+	     [1024,"many",1000,true]]' "$J"
 check "... every message sent reached the sink" jq -e \
 	'all(.results[]; .sent == .received)' "$J"
 check "... messages/s, CPU per 1000 and peak memory are positive" jq -e \

@@ -205,7 +205,7 @@ static const struct stats_field relay_fields[] = {
 	{"replies_2xx", C}, {"replies_3xx", C}, {"replies_4xx", C},
 	{"replies_5xx", C}, {"sent", C}, {"deferred", C}, {"bounced", C},
 	{"tls_ok", C}, {"tls_failed", C}, {"no_env", C}, {"dsn_sent", C},
-	{"dsn_dropped", C}, {"env_nomem", C}, {"unresolved", C}};
+	{"dsn_dropped", C}, {"env_nomem", C}, {"unresolved", C}, {"stale_retries", C}};
 static const struct stats_field relay_host_fields[] = {
 	{"attempts", C}, {"conns", C}, {"conn_fail", C}, {"tls_ok", C},
 	{"tls_failed", C}};

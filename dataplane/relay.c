@@ -516,6 +516,21 @@ static void failover(struct relay *r, struct relay_msg *m, unsigned host)
 	}
 }
 
+/* A reused connection that ended before M got any reply was stale: the
+ * host closed it while idle, or restarted.  M goes on another connection
+ * at once and the host is not held down for it; each stale connection
+ * does this once.  True when M was placed again. */
+static bool retry_stale(struct relay_conn *c, struct relay_msg *m)
+{
+	if (c->msgs <= 1 || m->replied)
+		return false;
+	STATS_ADD(c->r->stats.stale_retries, 1);
+	for (unsigned i = 0; i < m->n; i++)
+		m->deferred[i] = 0;             /* the engine's abort marked them */
+	start(c->r, m);
+	return true;
+}
+
 void relay_msg_done(struct relay_conn *c)
 {
 	struct relay *r = c->r;
@@ -527,10 +542,12 @@ void relay_msg_done(struct relay_conn *c)
 	r->kick = true;
 	if (c->msgs >= h->msgs_per_conn)
 		smtp_client_quit(c->smtp, *r->now);
-	if (!m->replied)
-		failover(r, m, c->host);
-	else
+	if (!m->replied) {
+		if (!retry_stale(c, m))
+			failover(r, m, c->host);
+	} else {
 		attempt_end(r, m, c->host);
+	}
 }
 
 void relay_conn_lost(struct relay_conn *c, const char *why)
@@ -538,6 +555,8 @@ void relay_conn_lost(struct relay_conn *c, const char *why)
 	struct relay_msg *m = c->msg;
 
 	c->msg = NULL;
+	if (retry_stale(c, m))
+		return;
 	track_copy(m->reason, sizeof(m->reason), why, strlen(why));
 	for (unsigned i = 0; i < m->n; i++)
 		m->deferred[i] = 1;

@@ -104,6 +104,8 @@ struct relay_stats {
 	uint64_t dsn_dropped;  /* DSNs due but not sent (logged) */
 	uint64_t env_nomem;
 	uint64_t unresolved;   /* connections not tried: the name has no address */
+	uint64_t stale_retries; /* messages moved off a reused connection that
+				   died before any reply (the host had closed it) */
 	struct relay_host_stats host[CONF_RELAY_HOSTS];
 };
 

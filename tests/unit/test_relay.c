@@ -470,6 +470,55 @@ static void test_deliver_failover_quit(void)
 	teardown(&f);
 }
 
+/* Frames from the server's side are lost (a host that goes away
+ * without a word). */
+static bool drop_from_server(void *arg, int side, const struct rte_mbuf *m)
+{
+	(void)arg;
+	(void)m;
+	return side == 1;
+}
+
+static bool two_relayed(const struct fix *f)
+{
+	return f->srv.msgs >= 2;
+}
+
+/* A smart host that restarted: the relay's idle connection is dead on the
+ * host's side and the relay does not know.  The next message goes on it,
+ * the host answers with a reset, and the message moves to a fresh
+ * connection at once: delivered, the host not held down, counted. */
+static void test_stale_conn(void)
+{
+	static struct fix f;
+
+	setup(&f, "tls = \"none\";");
+	accept_msg(&f);
+	run_io(&f, msg_relayed);
+	run_io(&f, dsn_relayed);          /* the bounce's DSN, same connection */
+	CU_ASSERT_EQUAL_FATAL(f.srv.msgs, 1);
+	CU_ASSERT_EQUAL(f.srv.conns, 1);
+	CU_ASSERT_EQUAL(f.r.stats.failovers, 1);        /* from the down host */
+	/* the host forgets its connections; its resets are lost */
+	f.h.filter = drop_from_server;
+	for (unsigned i = 0; i < 8; i++)
+		if (f.srv.conn[i].c != NULL) {
+			tcp_abort(f.srv.conn[i].c);
+			f.srv.conn[i].c = NULL;
+		}
+	run(&f, 1000);
+	f.h.filter = NULL;
+	accept_msg(&f);
+	run_io(&f, two_relayed);
+	CU_ASSERT_EQUAL(f.srv.msgs, 2);
+	CU_ASSERT_EQUAL(f.srv.conns, 2);                 /* a fresh one */
+	CU_ASSERT_EQUAL(f.r.stats.stale_retries, 1);
+	CU_ASSERT_EQUAL(f.r.stats.failovers, 1);         /* no failover for it */
+	CU_ASSERT_EQUAL(f.r.stats.conn_fail, 1);
+	CU_ASSERT_EQUAL(f.r.stats.deferred, 0);
+	teardown(&f);
+}
+
 /* A config reload: relay_drain() takes no new message and closes idle
  * connections; it says true only once nothing is in flight, and after
  * relay_set_shared() delivery resumes on the new smart hosts. */
@@ -717,4 +766,5 @@ void test_relay_register(void)
 	CU_add_test(s, "STARTTLS, wrong certificate: deferred, no MAIL", test_tls_wrong_name);
 	CU_add_test(s, "STARTTLS required/opportunistic, self-signed: sent over TLS", test_tls_unverified);
 	CU_add_test(s, "drain for a reload, then switch", test_drain_switch);
+	CU_add_test(s, "a stale connection: the message moves to a fresh one", test_stale_conn);
 }

@@ -496,18 +496,14 @@ static void relay_follow(struct worker *w)
 	relay_set_shared(&w->relay, &cur->relay);
 }
 
-/* A round of CYC cycles (its idle sleep not included): when it received
- * frames, what it took beyond an empty round is work.  Rounds that
- * received nothing count as idle even when long (a preempted idle round
- * looks like one that worked), so the load is a slight underestimate.  An
- * empty round's cost is the moving average (1/64) of those that received
- * nothing. */
+/* A round of CYC cycles (its idle sleep not included) that received
+ * frames is work, all of it.  Rounds that received nothing count as idle,
+ * even those that completed spool writes, so the load leans low when the
+ * disk is busy and high by the cost of polling in the working rounds. */
 static void account(struct worker *w, uint64_t cyc, bool received)
 {
-	if (!received)
-		w->idle_cyc = w->idle_cyc == 0 ? cyc : (w->idle_cyc * 63 + cyc) / 64;
-	else if (cyc > w->idle_cyc)
-		w->work_cyc += cyc - w->idle_cyc;
+	if (received)
+		w->work_cyc += cyc;
 }
 
 int worker_main(void *arg)

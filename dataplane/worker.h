@@ -53,7 +53,6 @@ struct worker {
 	uint32_t idle_sleep_us;
 	uint64_t cycles_per_us;
 	uint64_t loop_cyc, work_cyc;    /* -> stats loop_us, work_us */
-	uint64_t idle_cyc;              /* an empty round's cost, a moving average */
 	uint64_t now;               /* µs, this poll round (TSC) */
 	uint64_t wall_us;           /* the same moment, µs since the epoch */
 	struct worker_txq txq[CONF_MAX_PORTS];

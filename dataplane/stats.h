@@ -56,8 +56,8 @@ struct worker_stats {
 	uint64_t polls;         /* poll rounds */
 	uint64_t busy_polls;    /* poll rounds that received something */
 	uint64_t loop_us;       /* time in the poll loop, idle sleeps included */
-	uint64_t work_us;       /* ... in rounds that received frames: the
-				   worker's load is work_us / loop_us */
+	uint64_t work_us;       /* ... in rounds that received frames or reaped
+				   spool completions: the load is work_us / loop_us */
 	uint64_t tcp_redirect_out;   /* segments passed to their owner worker */
 	uint64_t tcp_redirect_in;    /* ... received from another worker */
 	uint64_t tcp_redirect_drops; /* ... lost to the owner's full ring */

@@ -497,12 +497,11 @@ static void relay_follow(struct worker *w)
 }
 
 /* A round of CYC cycles (its idle sleep not included) that received
- * frames is work, all of it.  Rounds that received nothing count as idle,
- * even those that completed spool writes, so the load leans low when the
- * disk is busy and high by the cost of polling in the working rounds. */
-static void account(struct worker *w, uint64_t cyc, bool received)
+ * frames or reaped spool completions is work, all of it (its polling
+ * included, so the load leans high at low rates); other rounds are idle. */
+static void account(struct worker *w, uint64_t cyc, bool worked)
 {
-	if (received)
+	if (worked)
 		w->work_cyc += cyc;
 }
 
@@ -514,7 +513,7 @@ int worker_main(void *arg)
 	snap_worker_online(w->set->pub, w->queue);
 	while (!__atomic_load_n(&w->set->quit, __ATOMIC_RELAXED)) {
 		uint64_t t0 = rte_get_tsc_cycles();
-		unsigned got;
+		unsigned got, done = 0;
 
 		w->loop_cyc += t0 - prev;       /* the last round and its sleep */
 		prev = t0;
@@ -526,7 +525,7 @@ int worker_main(void *arg)
 		cmd_drain(w);
 		if (w->spool != NULL) {
 			w->wall_us = wall_us();
-			spool_poll(w->spool, w->now);
+			done = spool_poll(w->spool, w->now);
 			queue_port_poll(&w->qport, w->delivery, w->wall_us, queue_cmd_done, w);
 			relay_poll(&w->relay);
 		}
@@ -541,7 +540,7 @@ int worker_main(void *arg)
 		}
 		for (unsigned i = 0; i < w->net.nb_ifaces; i++)
 			flush_port(w, i);
-		account(w, rte_get_tsc_cycles() - t0, got != 0);
+		account(w, rte_get_tsc_cycles() - t0, got != 0 || done != 0);
 		STATS_ADD(w->stats.polls, 1);
 		if (got != 0)
 			STATS_ADD(w->stats.busy_polls, 1);

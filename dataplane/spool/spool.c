@@ -195,9 +195,10 @@ static void dispatch(struct spool *sp, uint64_t ud, int res)
 	}
 }
 
-static void reap(struct spool *sp, bool run)
+static unsigned reap(struct spool *sp, bool run)
 {
 	struct io_uring_cqe *cqe;
+	unsigned n = 0;
 
 	while (io_uring_peek_cqe(&sp->ring, &cqe) == 0) {
 		uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -205,23 +206,28 @@ static void reap(struct spool *sp, bool run)
 
 		io_uring_cqe_seen(&sp->ring, cqe);
 		sp->inflight--;
+		n++;
 		if (run)
 			dispatch(sp, ud, res);
 		else if (SPOOL_UD_OP(ud) == OP_GROW &&
 			 SPOOL_UD_IDX(ud) == GROW_OPEN && res >= 0)
 			close(res);
 	}
+	return n;
 }
 
-void spool_poll(struct spool *sp, uint64_t now_us)
+unsigned spool_poll(struct spool *sp, uint64_t now_us)
 {
+	unsigned n;
+
 	sp->now = now_us;
-	reap(sp, true);
+	n = reap(sp, true);
 	spool_log_poll(sp);
 	spool_seg_reclaim(sp);
 	spool_seg_grow_poll(sp);
 	if (io_uring_sq_ready(&sp->ring))
 		io_uring_submit(&sp->ring);
+	return n;
 }
 
 void spool_close(struct spool *sp)

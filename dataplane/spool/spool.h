@@ -87,8 +87,9 @@ int spool_open(const struct spool_conf *conf, uint64_t now_us,
  * yet committed get no callback. */
 void spool_close(struct spool *sp);
 
-/* Reap completions, run group commit, reclaim and growth.  Non-blocking. */
-void spool_poll(struct spool *sp, uint64_t now_us);
+/* Reap completions, run group commit, reclaim and growth.  Non-blocking.
+ * Returns the completions reaped (work done, for the worker's load). */
+unsigned spool_poll(struct spool *sp, uint64_t now_us);
 
 /* Start a message (writes its envelope record).  -ENOSPC while the spool is
  * full, -ENOBUFS when out of message slots or write blocks, -E2BIG for an

@@ -23,6 +23,7 @@
 #define TXQ_MAX 4096            /* frames waiting for room in the ring */
 #define TIMER_US 50000          /* ARP retries and expiry */
 #define LINK_WAIT_MS 10000
+#define ISN_SECRET "sluice-bench-isn"    /* 16 octets */
 
 struct lg_host {
 	struct conf conf;
@@ -192,7 +193,14 @@ static int stack_start(struct lg_host *h, uint64_t now)
 	h->net.owner = h;
 	h->tcp = tcp_stack_create(&h->conf.tcp, "lg_tcp", (int)rte_socket_id(),
 				  h->pool, tcp_out, h, now);
-	return h->tcp == NULL ? -ENOMEM : 0;
+	if (h->tcp == NULL)
+		return -ENOMEM;
+	/* The same ISN secret in every run, so that a run's ISNs follow the
+	 * last run's for the same ports, as a long-lived host's do: the
+	 * gateway's TIME_WAIT entries without timestamps (connections made
+	 * by SYN cookie have none) then take the new SYNs (RFC 9293 §3.6.1)
+	 * instead of answering them with their old ACK. */
+	return tcp_stack_set_secret(h->tcp, (const uint8_t *)ISN_SECRET);
 }
 
 int lg_host_new(const struct lg_host_port *ports, unsigned n, unsigned lcore,
